@@ -1,0 +1,24 @@
+using Orchestrator.Gateway.Status;
+
+namespace Orchestrator.Gateway;
+
+/// <summary>Composition of the HTTP API, shared by the standalone gateway and the silo that co-hosts it.</summary>
+public static class GatewayExtensions
+{
+    /// <summary>Registers the services the endpoints need. The host adds the Orleans client or silo itself.</summary>
+    public static IServiceCollection AddOrchestratorGateway(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        services.AddHealthChecks()
+            .AddCheck<ClusterHealthCheck>("cluster", tags: [HealthEndpoints.ReadyTag]);
+        return services;
+    }
+
+    /// <summary>Maps every endpoint group of the HTTP API.</summary>
+    public static IEndpointRouteBuilder MapOrchestratorGateway(this IEndpointRouteBuilder routes)
+    {
+        routes.MapHealthEndpoints();
+        routes.MapVersionEndpoints();
+        return routes;
+    }
+}

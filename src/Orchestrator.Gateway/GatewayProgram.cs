@@ -1,0 +1,79 @@
+using System.Globalization;
+using Orchestrator.Gateway.Hosting;
+using Orleans.Configuration;
+
+namespace Orchestrator.Gateway;
+
+/// <summary>
+/// The standalone gateway: the HTTP API as an Orleans client of a cluster whose silos it finds
+/// through the PostgreSQL membership table (or the localhost cluster of a dev-profile silo).
+/// </summary>
+public static class GatewayProgram
+{
+    public const string ProcessName = "orchestrator-gateway";
+
+    public static Task<int> Main(string[] args) =>
+        StartupFailure.RunAsync(ProcessName, async () =>
+        {
+            var app = Build(args);
+            await app.RunAsync();
+        });
+
+    /// <summary>Builds the gateway; throws <see cref="StartupFailureException"/> for bad settings.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+
+        var problems = new List<ConfigurationProblem>();
+        var cluster = ClusterSettings.Read(builder.Configuration, problems);
+        var gatewayPort = ReadPort(builder.Configuration, "Orchestrator:GatewayPort", 30000, problems);
+        if (problems.Count > 0)
+        {
+            throw StartupFailureException.FromProblems(problems);
+        }
+
+        if (builder.Configuration["urls"] is null)
+        {
+            builder.WebHost.UseUrls(cluster.UsesPostgres ? "http://0.0.0.0:8081" : "http://127.0.0.1:8081");
+        }
+
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
+            if (cluster.ConnectionString is { } connectionString)
+            {
+                client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (ClusterSettings.AdoNetInvariant, connectionString));
+            }
+            else
+            {
+                client.UseLocalhostClustering(gatewayPort, cluster.ServiceId, cluster.ClusterId);
+            }
+        });
+        builder.Services.AddOrchestratorGateway();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOrchestratorGateway();
+        return app;
+    }
+
+    /// <summary>Reads a TCP port setting, recording a problem when it is not one.</summary>
+    public static int ReadPort(IConfiguration configuration, string key, int fallback, ICollection<ConfigurationProblem> problems)
+    {
+        var value = configuration[key];
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            problems.Add(new(key, $"must be a TCP port from 1 to 65535 (got '{value}')"));
+            return fallback;
+        }
+
+        return port;
+    }
+}

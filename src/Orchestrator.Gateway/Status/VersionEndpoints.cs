@@ -1,0 +1,33 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace Orchestrator.Gateway.Status;
+
+public static class VersionEndpoints
+{
+    public static RouteGroupBuilder MapVersionEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api").WithTags("System");
+        api.MapGet("/version", GetVersionAsync).WithName("GetVersion");
+        return api;
+    }
+
+    internal static async Task<Ok<VersionResponse>> GetVersionAsync(
+        IClusterClient cluster, IOptions<ClusterOptions> clusterOptions, CancellationToken cancellationToken)
+    {
+        var management = cluster.GetGrain<IManagementGrain>(0);
+        var hosts = await management.GetHosts(onlyActive: true, cancellationToken);
+        return TypedResults.Ok(new VersionResponse(ProductVersion, clusterOptions.Value.ClusterId, clusterOptions.Value.ServiceId, hosts.Count));
+    }
+
+    /// <summary>The informational version without the source-revision suffix the SDK appends after '+'.</summary>
+    public static string ProductVersion { get; } =
+        typeof(VersionEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(VersionEndpoints).Assembly.GetName().Version?.ToString()
+        ?? "0.0.0";
+}
+
+/// <summary>Body of <c>GET /api/version</c>.</summary>
+public sealed record VersionResponse(string Version, string ClusterId, string ServiceId, int SiloCount);
