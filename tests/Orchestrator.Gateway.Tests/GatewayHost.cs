@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using Orchestrator.Testing;
+using Orleans.Configuration;
+
+namespace Orchestrator.Gateway.Tests;
+
+/// <summary>The gateway's endpoints on real Kestrel (loopback, free port) over the in-memory cluster's client.</summary>
+internal sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayHost(WebApplication app, HttpClient http)
+    {
+        _app = app;
+        Http = http;
+    }
+
+    public HttpClient Http { get; }
+
+    public static async Task<GatewayHost> StartAsync(InMemoryClusterFixture cluster)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(cluster.Client);
+        builder.Services.AddSingleton(cluster.Client.ServiceProvider.GetRequiredService<IOptions<ClusterOptions>>());
+        builder.Services.AddOrchestratorGateway();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOrchestratorGateway();
+        await app.StartAsync();
+        return new GatewayHost(app, new HttpClient { BaseAddress = new Uri(app.Urls.First()) });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.DisposeAsync();
+    }
+}
