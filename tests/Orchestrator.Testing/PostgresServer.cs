@@ -72,7 +72,7 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         NpgsqlConnection.ClearAllPools();
-        await RunAsync(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], TimeSpan.FromSeconds(30), throwOnError: false);
+        await RunAsync(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], TimeSpan.FromSeconds(30), runAs: IsRoot ? "postgres" : null);
         TryDeleteDirectory(Path.GetDirectoryName(_dataDirectory)!);
     }
 

@@ -1,0 +1,137 @@
+using Orchestrator.Database;
+using Orchestrator.Gateway;
+using Orchestrator.Gateway.Hosting;
+using Orchestrator.Grains;
+using Orchestrator.Silo.Health;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace Orchestrator.Silo.Hosting;
+
+/// <summary>
+/// Builds and starts the silo process: the Orleans silo for the chosen profile, the co-hosted HTTP
+/// gateway, health checks and the dashboard. Tests use the same two steps as <see cref="SiloProgram"/>.
+/// </summary>
+public static partial class SiloApplication
+{
+    public const string DevUrl = "http://127.0.0.1:8080";
+    public const string ServerUrl = "http://0.0.0.0:8080";
+    public const string FlyUrl = "http://[::]:8080";
+
+    /// <summary>Builds the host; throws <see cref="StartupFailureException"/> for bad settings.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<ISiloBuilder>? configureSilo = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var settings = SiloSettings.Read(builder.Configuration);
+
+        if (builder.Configuration["urls"] is null)
+        {
+            builder.WebHost.UseUrls(settings.Profile switch
+            {
+                SiloProfile.Dev => DevUrl,
+                SiloProfile.Fly => FlyUrl,
+                _ => ServerUrl,
+            });
+        }
+
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.UseOrleans(silo =>
+        {
+            ConfigureSilo(silo, settings);
+            configureSilo?.Invoke(silo);
+        });
+
+        builder.Services.AddOrchestratorGateway();
+        var health = builder.Services.AddHealthChecks()
+            .AddCheck<SiloHealthCheck>("silo", tags: [Gateway.Status.HealthEndpoints.ReadyTag]);
+        if (settings.Cluster.ConnectionString is { } connectionString)
+        {
+            health.AddCheck("database", new DatabaseHealthCheck(connectionString), tags: [Gateway.Status.HealthEndpoints.ReadyTag]);
+            builder.Services.AddSingleton(sp => new SchemaMigrator(connectionString, sp.GetRequiredService<ILogger<SchemaMigrator>>(), sp.GetRequiredService<TimeProvider>()));
+            builder.Services.AddSingleton<DatabaseStartup>();
+        }
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOrchestratorGateway();
+        app.MapOrleansDashboard("/dashboard");
+        return app;
+    }
+
+    /// <summary>Prepares the database (postgres and fly profiles), then starts the silo and the HTTP server.</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        var settings = app.Services.GetRequiredService<SiloSettings>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloApplication).FullName!);
+        if (settings.Profile == SiloProfile.Dev)
+        {
+            LogDevProfile(logger);
+        }
+        else
+        {
+            LogDurableProfile(logger, settings.Profile, settings.Cluster.ClusterId, settings.Region);
+            await app.Services.GetRequiredService<DatabaseStartup>().MigrateAsync(cancellationToken);
+        }
+
+        await app.StartAsync(cancellationToken);
+        LogStarted(logger, app.Urls);
+    }
+
+    private static void ConfigureSilo(ISiloBuilder silo, SiloSettings settings)
+    {
+        var cluster = settings.Cluster;
+        silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
+        if (settings.SiloName is { } name)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = name);
+        }
+
+        silo.UseSiloMetadata(new Dictionary<string, string>
+        {
+            ["region"] = settings.Region,
+            ["profile"] = settings.Profile.ToString().ToLowerInvariant(),
+        });
+
+        if (settings.Profile == SiloProfile.Dev)
+        {
+            silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primarySiloEndpoint: null, cluster.ServiceId, cluster.ClusterId);
+            silo.AddMemoryGrainStorage(StorageNames.Orchestrator);
+            silo.UseInMemoryReminderService();
+        }
+        else
+        {
+            var connectionString = cluster.ConnectionString!;
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.SiloPort = settings.SiloPort;
+                o.GatewayPort = settings.GatewayPort;
+                if (settings.AdvertisedAddress is { } advertised)
+                {
+                    o.AdvertisedIPAddress = advertised;
+                }
+
+                // Listen on every interface (IPv6 any is dual-stack on Linux), advertise the one address peers use.
+                o.SiloListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Any, settings.SiloPort);
+                o.GatewayListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Any, settings.GatewayPort);
+            });
+            silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (ClusterSettings.AdoNetInvariant, connectionString));
+            silo.AddAdoNetGrainStorage(StorageNames.Orchestrator, o => (o.Invariant, o.ConnectionString) = (ClusterSettings.AdoNetInvariant, connectionString));
+            silo.UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (ClusterSettings.AdoNetInvariant, connectionString));
+        }
+
+        silo.AddDashboard();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DEV PROFILE: grain state and reminders are kept IN MEMORY and are lost when this process stops. Set ConnectionStrings__Orchestrator to a PostgreSQL database for durable state.")]
+    private static partial void LogDevProfile(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Profile {Profile}: cluster {ClusterId}, region {Region}; state, reminders and membership on PostgreSQL")]
+    private static partial void LogDurableProfile(ILogger logger, SiloProfile profile, string clusterId, string region);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orchestrator silo serving HTTP on {Urls}: dashboard at /dashboard/, readiness at /health/ready")]
+    private static partial void LogStarted(ILogger logger, ICollection<string> urls);
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using Orchestrator.Silo.Hosting;
+using Orchestrator.Testing;
+
+namespace Orchestrator.IntegrationTests;
+
+/// <summary>
+/// One real silo process-in-a-host on the postgres profile: the production <see cref="SiloApplication"/>
+/// with its HTTP server on a free loopback port and free silo/gateway ports, advertising 127.0.0.1.
+/// </summary>
+internal sealed class SiloNode : IAsyncDisposable
+{
+    private SiloNode(WebApplication app, LogCapture log, int gatewayPort)
+    {
+        App = app;
+        Log = log;
+        GatewayPort = gatewayPort;
+        Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+    }
+
+    public WebApplication App { get; }
+
+    public LogCapture Log { get; }
+
+    public HttpClient Http { get; }
+
+    public int GatewayPort { get; }
+
+    public IClusterClient Client => App.Services.GetRequiredService<IClusterClient>();
+
+    public static async Task<SiloNode> StartAsync(string connectionString, string clusterId = "test", params string[] extraArgs)
+    {
+        var log = new LogCapture();
+        var gatewayPort = FreePort();
+        var app = SiloApplication.Build(
+            [
+                "--urls=http://127.0.0.1:0",
+                $"--ConnectionStrings:Orchestrator={connectionString}",
+                $"--Orchestrator:ClusterId={clusterId}",
+                $"--Orchestrator:SiloPort={FreePort()}",
+                $"--Orchestrator:GatewayPort={gatewayPort}",
+                "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
+                .. extraArgs,
+            ],
+            builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.Logging.AddProvider(log);
+            },
+            silo =>
+            {
+                // Tests only: production keeps Orleans' one-minute floor on reminder periods.
+                silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            });
+        await SiloApplication.StartAsync(app);
+        return new SiloNode(app, log, gatewayPort);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Orchestrator.Gateway.Status;
+using Orchestrator.Grains.Tenants;
+using Orchestrator.Silo.Hosting;
+using Orchestrator.Testing;
+
+namespace Orchestrator.Silo.Tests;
+
+/// <summary>The dev profile end to end: the real silo host on real Kestrel with in-memory state.</summary>
+public sealed class DevProfileTests : IAsyncLifetime
+{
+    private readonly LogCapture _log = new();
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = SiloApplication.Build(
+            ["--urls=http://127.0.0.1:0", $"--Orchestrator:SiloPort={FreePort()}", $"--Orchestrator:GatewayPort={FreePort()}"],
+            builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.Logging.AddProvider(_log);
+            });
+        await SiloApplication.StartAsync(_app);
+        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    [Fact]
+    public void TheFirstLogLineSaysStateIsNotDurable()
+    {
+        var first = _log.Lines[0];
+
+        Assert.Contains("DEV PROFILE: grain state and reminders are kept IN MEMORY", first, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadyReportsTheActiveSiloAndNoDatabase()
+    {
+        using var response = await _http.GetAsync("/health/ready");
+        var body = await response.Content.ReadFromJsonAsync<HealthResponse>(JsonSerializerOptions.Web);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", body!.Checks["silo"].Status);
+        Assert.Equal("Healthy", body.Checks["cluster"].Status);
+        Assert.False(body.Checks.ContainsKey("database"));
+    }
+
+    [Fact]
+    public async Task TheDashboardIsServed()
+    {
+        using var response = await _http.GetAsync("/dashboard/");
+        var html = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Orleans", html, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task VersionCountsThisOneSilo()
+    {
+        var version = await _http.GetFromJsonAsync<VersionResponse>("/api/version", JsonSerializerOptions.Web);
+
+        Assert.Equal(1, version!.SiloCount);
+        Assert.Equal("orchestrator", version.ClusterId);
+    }
+
+    [Fact]
+    public async Task GrainsRunInTheCoHostedSilo()
+    {
+        var client = _app.Services.GetRequiredService<IClusterClient>();
+
+        var created = await client.GetGrain<ITenantGrain>("dev-check").CreateAsync("Dev check");
+
+        Assert.Equal("dev-check", created.Id);
+        Assert.Equal(created, await client.GetGrain<ITenantGrain>("dev-check").GetAsync());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
