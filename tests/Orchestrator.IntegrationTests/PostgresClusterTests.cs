@@ -11,8 +11,6 @@ namespace Orchestrator.IntegrationTests;
 /// <summary>The postgres profile end to end: real silos, the real ADO.NET providers, a real PostgreSQL.</summary>
 public sealed class PostgresClusterTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task ASiloCreatesTheSchemaOnAnEmptyDatabaseAndARestartAppliesNothing()
     {
@@ -26,31 +24,6 @@ public sealed class PostgresClusterTests(PostgresDatabaseFixture database) : ICl
         await using var second = await SiloNode.StartAsync(connectionString);
         Assert.Contains(second.Log.Lines, l => l.Contains("(0 migration(s) applied)", StringComparison.Ordinal));
         Assert.True(await CountAsync(connectionString, "SELECT count(*) FROM orleansquery") >= 20);
-    }
-
-    [Fact]
-    public async Task TwoSilosOnOneDatabaseFormOneCluster()
-    {
-        var connectionString = await database.CreateDatabaseAsync();
-        await using var a = await SiloNode.StartAsync(connectionString, "pair");
-        await using var b = await SiloNode.StartAsync(connectionString, "pair");
-
-        await WaitUntilAsync(async () => (await VersionAsync(a.Http)).SiloCount == 2 && (await VersionAsync(b.Http)).SiloCount == 2, "both silos to see two active silos");
-
-        // Status 3 is SiloStatus.Active in Orleans' membership table.
-        Assert.Equal(2, await CountAsync(connectionString, "SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = 'pair' AND status = 3"));
-
-        var created = await a.Client.GetGrain<ITenantGrain>("pair-tenant").CreateAsync("Made through A");
-        var seenFromB = await b.Client.GetGrain<ITenantGrain>("pair-tenant").GetAsync();
-        Assert.Equal(created, seenFromB);
-
-        foreach (var node in new[] { a, b })
-        {
-            using var ready = await node.Http.GetAsync("/health/ready");
-            var body = await ready.Content.ReadFromJsonAsync<HealthResponse>(JsonSerializerOptions.Web);
-            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-            Assert.Equal("Healthy", body!.Checks["database"].Status);
-        }
     }
 
     [Fact]
@@ -110,14 +83,14 @@ public sealed class PostgresClusterTests(PostgresDatabaseFixture database) : ICl
             var probe = first.Client.GetGrain<IReminderProbeGrain>("probe");
             await probe.StartAsync(TimeSpan.FromSeconds(1));
             Assert.Equal(1, await CountAsync(connectionString, "SELECT count(*) FROM orleansremindersTable WHERE remindername = 'probe'"));
-            await WaitUntilAsync(async () => await probe.GetTicksAsync() >= 2, "the reminder to fire twice");
+            await Wait.UntilAsync(async () => await probe.GetTicksAsync() >= 2, "the reminder to fire twice");
         }
 
         // A new silo reads the reminder from the table and keeps it firing: no one calls the grain first.
         // The storage row's version counts the probe's writes, one per tick (its state name is "probe").
         await using var second = await SiloNode.StartAsync(connectionString);
         var ticksAtRestart = await CountTicksInStorageAsync(connectionString);
-        await WaitUntilAsync(async () => await CountTicksInStorageAsync(connectionString) > ticksAtRestart, "the reminder to fire on the restarted silo");
+        await Wait.UntilAsync(async () => await CountTicksInStorageAsync(connectionString) > ticksAtRestart, "the reminder to fire on the restarted silo");
         await second.Client.GetGrain<IReminderProbeGrain>("probe").StopAsync();
         Assert.Equal(0, await CountAsync(connectionString, "SELECT count(*) FROM orleansremindersTable WHERE remindername = 'probe'"));
     }
@@ -130,28 +103,14 @@ public sealed class PostgresClusterTests(PostgresDatabaseFixture database) : ICl
         return Convert.ToInt32(await command.ExecuteScalarAsync() ?? 0, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static async Task<VersionResponse> VersionAsync(HttpClient http) =>
+    internal static async Task<VersionResponse> VersionAsync(HttpClient http) =>
         (await http.GetFromJsonAsync<VersionResponse>("/api/version", JsonSerializerOptions.Web))!;
 
-    private static async Task<long> CountAsync(string connectionString, string sql)
+    internal static async Task<long> CountAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!await condition())
-        {
-            if (timeout.IsCancellationRequested)
-            {
-                Assert.Fail($"Timed out after {Patience} waiting for {what}.");
-            }
-
-            await Task.Delay(200);
-        }
     }
 }
