@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Testing;
 
@@ -32,13 +30,13 @@ internal sealed class SiloNode : IAsyncDisposable
     public static async Task<SiloNode> StartAsync(string connectionString, string clusterId = "test", params string[] extraArgs)
     {
         var log = new LogCapture();
-        var gatewayPort = FreePort();
+        var gatewayPort = LoopbackPort.Free();
         var app = SiloApplication.Build(
             [
                 "--urls=http://127.0.0.1:0",
                 $"--ConnectionStrings:Orchestrator={connectionString}",
                 $"--Orchestrator:ClusterId={clusterId}",
-                $"--Orchestrator:SiloPort={FreePort()}",
+                $"--Orchestrator:SiloPort={LoopbackPort.Free()}",
                 $"--Orchestrator:GatewayPort={gatewayPort}",
                 "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
                 .. extraArgs,
@@ -62,12 +60,5 @@ internal sealed class SiloNode : IAsyncDisposable
         Http.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

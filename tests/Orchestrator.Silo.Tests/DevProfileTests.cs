@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Orchestrator.Gateway.Status;
 using Orchestrator.Grains.Tenants;
@@ -18,7 +17,7 @@ public sealed class DevProfileTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _app = SiloApplication.Build(
-            ["--urls=http://127.0.0.1:0", $"--Orchestrator:SiloPort={FreePort()}", $"--Orchestrator:GatewayPort={FreePort()}"],
+            ["--urls=http://127.0.0.1:0", $"--Orchestrator:SiloPort={LoopbackPort.Free()}", $"--Orchestrator:GatewayPort={LoopbackPort.Free()}"],
             builder =>
             {
                 builder.Logging.ClearProviders();
@@ -84,12 +83,5 @@ public sealed class DevProfileTests : IAsyncLifetime
 
         Assert.Equal("dev-check", created.Id);
         Assert.Equal(created, await client.GetGrain<ITenantGrain>("dev-check").GetAsync());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

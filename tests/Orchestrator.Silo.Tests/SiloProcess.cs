@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Silo.Tests;
 
@@ -10,42 +10,18 @@ internal static class SiloProcess
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll");
         Assert.True(File.Exists(dll), $"The silo was not built next to the tests: {dll} is missing.");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(dll);
-        start.ArgumentList.Add("--urls=http://127.0.0.1:0");
-
         // Settings from the test runner's own environment must not leak into the silo under test.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Orchestrator__", StringComparison.OrdinalIgnoreCase)
-            || k.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("FLY_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
+        var variables = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("Orchestrator__", StringComparison.OrdinalIgnoreCase)
+                || k.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)
+                || k.StartsWith("FLY_", StringComparison.Ordinal))
+            .ToDictionary(k => k, string? (_) => null);
         foreach (var (key, value) in environment)
         {
-            start.Environment[key] = value;
+            variables[key] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"The silo did not exit within {timeout}. Output: {await stdout} {await stderr}");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await ToolProcess.RunAsync("dotnet", [dll, "--urls=http://127.0.0.1:0"], timeout, environment: variables, workingDirectory: AppContext.BaseDirectory);
+        return (result.ExitCode, result.StandardOutput, result.StandardError);
     }
 }

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Orchestrator.Gateway.Hosting;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Silo.Tests;
 
@@ -61,7 +60,7 @@ public sealed class StartupErrorTests
     [Fact]
     public async Task AnUnreachableDatabaseIsOneLineAfterTheStartupWait()
     {
-        var port = UnusedPort();
+        var port = LoopbackPort.Free();
         var (exitCode, stdout, stderr) = await SiloProcess.RunToExitAsync(
             new Dictionary<string, string>
             {
@@ -82,12 +81,5 @@ public sealed class StartupErrorTests
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(lines.Length == 1, $"Expected exactly one line on stderr, got {lines.Length}:\n{stderr}");
         return lines[0];
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Orchestrator.Testing;
@@ -72,7 +70,7 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         NpgsqlConnection.ClearAllPools();
-        await RunAsync(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], TimeSpan.FromSeconds(30), runAs: IsRoot ? "postgres" : null);
+        await ToolProcess.RunCheckedAsync(Path.Combine(_binDirectory, "pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], TimeSpan.FromSeconds(30), runAs: IsRoot ? "postgres" : null);
         TryDeleteDirectory(Path.GetDirectoryName(_dataDirectory)!);
     }
 
@@ -103,23 +101,22 @@ public sealed class PostgresServer : IAsyncDisposable
         var runAs = IsRoot ? "postgres" : null;
         if (runAs is not null)
         {
-            await RunAsync("chown", ["-R", "postgres:postgres", root], TimeSpan.FromSeconds(10));
+            await ToolProcess.RunCheckedAsync("chown", ["-R", "postgres:postgres", root], TimeSpan.FromSeconds(10));
         }
 
-        await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], TimeSpan.FromSeconds(60), runAs: runAs);
+        await ToolProcess.RunCheckedAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], TimeSpan.FromSeconds(60), runAs: runAs);
 
         // Another process may take the port between probing and binding: try a few ports.
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreeLoopbackPort();
+            var port = LoopbackPort.Free();
             var options = $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
-            var (exitCode, output) = await RunAsync(
+            var start = await ToolProcess.RunAsync(
                 Path.Combine(bin, "pg_ctl"),
                 ["-D", data, "-o", options, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start"],
                 TimeSpan.FromSeconds(90),
-                runAs: runAs,
-                throwOnError: false);
-            if (exitCode == 0)
+                runAs: runAs);
+            if (start.ExitCode == 0)
             {
                 var admin = new NpgsqlConnectionStringBuilder
                 {
@@ -136,7 +133,7 @@ public sealed class PostgresServer : IAsyncDisposable
             if (attempt == 3)
             {
                 var log = File.Exists(Path.Combine(root, "server.log")) ? await File.ReadAllTextAsync(Path.Combine(root, "server.log")) : "";
-                throw new InvalidOperationException($"PostgreSQL did not start (pg_ctl exit {exitCode}): {output}\n{log}");
+                throw new InvalidOperationException($"PostgreSQL did not start (pg_ctl exit {start.ExitCode}): {start.Output}\n{log}");
             }
         }
     }
@@ -229,58 +226,5 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             // Likewise.
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(
-        string file, IReadOnlyList<string> arguments, TimeSpan timeout, string? runAs = null, bool throwOnError = true)
-    {
-        var start = new ProcessStartInfo
-        {
-            FileName = runAs is null ? file : "runuser",
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (runAs is not null)
-        {
-            foreach (var part in new[] { "-u", runAs, "--", file })
-            {
-                start.ArgumentList.Add(part);
-            }
-        }
-
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish within {timeout}.");
-        }
-
-        var output = (await stdout) + (await stderr);
-        if (throwOnError && process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed with exit code {process.ExitCode}: {output}");
-        }
-
-        return (process.ExitCode, output);
     }
 }

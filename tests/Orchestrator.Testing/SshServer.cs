@@ -52,6 +52,9 @@ public sealed partial class SshServer : IAsyncDisposable
 
     private static readonly TimeSpan _stopTimeout = TimeSpan.FromSeconds(10);
 
+    // ssh-keygen and sshd -V finish in milliseconds; a minute means something is wrong.
+    private static readonly TimeSpan ToolTimeout = TimeSpan.FromMinutes(1);
+
     private readonly Process _process;
     private readonly BoundedLog _log;
     private readonly string _authorizedKeysPath;
@@ -239,7 +242,7 @@ public sealed partial class SshServer : IAsyncDisposable
             var configPath = Path.Combine(directory, SshServerFiles.Config);
             for (var attempt = 1; ; attempt++)
             {
-                var port = FindFreePort(address);
+                var port = LoopbackPort.Free(address);
                 var config = BuildConfig(address, port, directory, options.MaxSessions, isRoot, disablePenalties);
                 await File.WriteAllTextAsync(configPath, config, cancellationToken).ConfigureAwait(false);
 
@@ -387,20 +390,6 @@ public sealed partial class SshServer : IAsyncDisposable
         }
     }
 
-    private static int FindFreePort(IPAddress address)
-    {
-        var listener = new TcpListener(address, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
-
     private static string BuildConfig(IPAddress address, int port, string directory, int maxSessions, bool isRoot, bool disablePenalties)
     {
         // OpenSSH 9.8+ would shut 127.0.0.1 out for a while after a test's deliberate auth failure.
@@ -454,33 +443,8 @@ public sealed partial class SshServer : IAsyncDisposable
 
     private static async Task<(int ExitCode, string Output)> RunToolAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {fileName}.");
-        // Closed stdin makes a tool that unexpectedly prompts (e.g. "overwrite?") fail instead of hang.
-        process.StandardInput.Close();
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            return (process.ExitCode, (await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false)));
-        }
-        catch (OperationCanceledException)
-        {
-            KillTree(process);
-            throw;
-        }
+        var result = await ToolProcess.RunAsync(fileName, arguments, ToolTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (result.ExitCode, result.Output);
     }
 
     private static void KillTree(Process process)

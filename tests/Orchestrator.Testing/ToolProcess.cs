@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Orchestrator.Testing;
+
+/// <summary>What a finished child process left behind.</summary>
+public sealed record ToolResult(int ExitCode, string StandardOutput, string StandardError)
+{
+    public string Output => StandardOutput + StandardError;
+}
+
+/// <summary>Runs a command-line tool to completion, killing its whole tree when it overruns.</summary>
+public static class ToolProcess
+{
+    /// <summary>
+    /// Runs <paramref name="fileName"/>; with <paramref name="runAs"/>, as that user through <c>runuser</c>
+    /// (PostgreSQL refuses to run as root). In <paramref name="environment"/> a <see langword="null"/> value
+    /// removes the variable. A run longer than <paramref name="timeout"/> is killed with its children.
+    /// </summary>
+    public static async Task<ToolResult> RunAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        TimeSpan timeout,
+        string? runAs = null,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        string? workingDirectory = null,
+        CancellationToken cancellationToken = default)
+    {
+        var start = new ProcessStartInfo(runAs is null ? fileName : "runuser")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? "",
+        };
+        var argumentList = runAs is null ? arguments : ["-u", runAs, "--", fileName, .. arguments];
+        foreach (var argument in argumentList)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
+        // Closed stdin makes a tool that unexpectedly prompts (e.g. "overwrite?") fail instead of hang.
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new TimeoutException(
+                $"{fileName} {string.Join(' ', arguments)} did not finish within {timeout}. Output so far is lost with the process.");
+        }
+
+        return new ToolResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+    }
+
+    /// <summary>Like <see cref="RunAsync"/>, but a non-zero exit is an exception carrying the tool's output.</summary>
+    public static async Task<ToolResult> RunCheckedAsync(
+        string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? runAs = null, CancellationToken cancellationToken = default)
+    {
+        var result = await RunAsync(fileName, arguments, timeout, runAs, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return result.ExitCode == 0
+            ? result
+            : throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed with exit code {result.ExitCode}: {result.Output}");
+    }
+}
+
+/// <summary>Free TCP ports for servers the tests start.</summary>
+public static class LoopbackPort
+{
+    /// <summary>A port free on <paramref name="address"/> (default 127.0.0.1) right now; another process may still take it first.</summary>
+    public static int Free(IPAddress? address = null)
+    {
+        using var listener = new TcpListener(address ?? IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
