@@ -1,0 +1,966 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+
+namespace Orchestrator.Sandbox;
+
+/// <summary>
+/// Turns Fly machines into local sandboxes: each machine is a root directory under
+/// <see cref="MachineSandboxOptions.DataDirectory"/>, a loopback address and a real OpenSSH
+/// server, isolated with bubblewrap where it is available. One per emulator; disposing it stops
+/// every machine it started. Linux only.
+/// </summary>
+public sealed partial class MachineSandboxes : IAsyncDisposable
+{
+    private const string SshdMissingMessage = "OpenSSH server (sshd) not found: install it with `apt-get install openssh-server`.";
+    private const string KeygenMissingMessage = "ssh-keygen not found: install it with `apt-get install openssh-client`.";
+    private const string InstallBubblewrap = "install it with `apt-get install bubblewrap`";
+
+    // Carried by every session without bubblewrap, so that stop finds commands that detached
+    // from sshd's process tree (nohup ... &).
+    private const string MarkerVariable = "ORCHESTRATOR_SANDBOX";
+    private const int OutputCapacity = 200;
+
+    private const UnixFileMode Mode0755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+    private const UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode Mode1777 = Mode0755 | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite | UnixFileMode.StickyBit;
+    private const UnixFileMode Mode0644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    // ssh-keygen, sshd -V and the bwrap trial finish in milliseconds; a minute means something is wrong.
+    private static readonly TimeSpan _toolTimeout = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan _stopTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan _monitorGrace = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan _drainTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly MachineSandboxOptions _options;
+    private readonly string _dataDirectory;
+    private readonly ILogger<MachineSandboxes> _logger;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, MachineSlot> _machines = new(StringComparer.Ordinal);
+    private readonly Lock _machinesLock = new();
+    private readonly SemaphoreSlim _initializeLock = new(1, 1);
+    private HostSetup? _setup;
+    private int _disposed;
+
+    public MachineSandboxes(MachineSandboxOptions options, ILogger<MachineSandboxes> logger, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(time);
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            throw new ArgumentException("MachineSandboxOptions.DataDirectory is required: the directory where machine roots live.", nameof(options));
+        }
+
+        if (options.SshPort is < 1 or > 65535)
+        {
+            throw new ArgumentException($"MachineSandboxOptions.SshPort must be a TCP port (1-65535), not {options.SshPort}.", nameof(options));
+        }
+
+        if (options.StartTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("MachineSandboxOptions.StartTimeout must be positive.", nameof(options));
+        }
+
+        _options = options;
+        _dataDirectory = Path.GetFullPath(options.DataDirectory);
+        _logger = logger;
+        _time = time;
+    }
+
+    /// <summary>
+    /// Starts the machine: creates (or, on restart, reuses) its root directory, writes
+    /// <see cref="SandboxSpec.Files"/> into it, and starts its sshd at
+    /// <see cref="SandboxSpec.Address"/>:<see cref="MachineSandboxOptions.SshPort"/>. Returns once
+    /// the port accepts TCP connections. A machine that is already running is stopped first, so
+    /// that the new spec takes effect.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spec is invalid (e.g. a file path escaping the root with <c>..</c>).</exception>
+    /// <exception cref="PlatformNotSupportedException">Not Linux.</exception>
+    /// <exception cref="InvalidOperationException">OpenSSH is missing, or sshd did not come up (the message carries its output).</exception>
+    public async Task<MachineSandbox> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("Machine sandboxes need Linux (OpenSSH server, /proc, and bubblewrap for isolation).");
+        }
+
+        var mounts = ValidateSpec(spec);
+        var setup = await SetUpAsync(cancellationToken).ConfigureAwait(false);
+
+        var slot = GetSlot(spec.MachineId);
+        await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            await StopCurrentAsync(slot, only: null).ConfigureAwait(false);
+            var sandbox = await LaunchAsync(spec, mounts, setup, cancellationToken).ConfigureAwait(false);
+            slot.Current = sandbox;
+            return sandbox;
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Ends every process of the machine (sshd and every session and command it spawned) and
+    /// waits until they are gone. The root directory and volumes stay. Does nothing for a
+    /// machine that is not running. Cancellation ends the wait for a concurrent start or stop
+    /// of the same machine; a kill, once begun, always finishes.
+    /// </summary>
+    public Task StopAsync(string machineId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(machineId);
+        return TryGetSlot(machineId) is { } slot ? StopSlotAsync(slot, only: null, cancellationToken) : Task.CompletedTask;
+    }
+
+    /// <summary>Stops the machine, then deletes its directory (root, host key, config). Volumes are the caller's and stay.</summary>
+    public async Task DestroyAsync(string machineId, CancellationToken cancellationToken)
+    {
+        ValidateMachineId(machineId, nameof(machineId));
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        var slot = GetSlot(machineId);
+        await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StopCurrentAsync(slot, only: null).ConfigureAwait(false);
+            var layout = new MachineLayout(_dataDirectory, machineId);
+            if (Directory.Exists(layout.Directory))
+            {
+                // Recursive delete removes symbolic links without following them, so a link the
+                // machine planted (or a volume link without bubblewrap) never takes host files along.
+                Directory.Delete(layout.Directory, recursive: true);
+            }
+
+            LogDestroyed(machineId, layout.Directory);
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
+    /// <summary>Stops every machine; no process of any of them is left when this completes.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        MachineSlot[] slots;
+        lock (_machinesLock)
+        {
+            slots = [.. _machines.Values];
+        }
+
+        await Task.WhenAll(slots.Select(slot => StopSlotAsync(slot, only: null, CancellationToken.None))).ConfigureAwait(false);
+
+        Volatile.Read(ref _setup)?.Spawner.Dispose();
+    }
+
+    /// <summary>Stops <paramref name="sandbox"/> if it is still its machine's current instance: a handle from before a restart must not stop its successor.</summary>
+    internal Task StopAsync(MachineSandbox sandbox, CancellationToken cancellationToken) =>
+        TryGetSlot(sandbox.MachineId) is { } slot ? StopSlotAsync(slot, sandbox, cancellationToken) : Task.CompletedTask;
+
+    private async Task StopSlotAsync(MachineSlot slot, MachineSandbox? only, CancellationToken cancellationToken)
+    {
+        await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StopCurrentAsync(slot, only).ConfigureAwait(false);
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
+    /// <summary>Under the slot's gate: terminates the current instance (if it is <paramref name="only"/>, when given).</summary>
+    private async Task StopCurrentAsync(MachineSlot slot, MachineSandbox? only)
+    {
+        if (slot.Current is { } current && (only is null || ReferenceEquals(current, only)))
+        {
+            slot.Current = null;
+            // Not cancellable: a kill abandoned half-way would leave processes nobody tracks.
+            await TerminateAsync(current).ConfigureAwait(false);
+        }
+    }
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    private MachineSlot GetSlot(string machineId)
+    {
+        lock (_machinesLock)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            if (!_machines.TryGetValue(machineId, out var slot))
+            {
+                // Slots are never removed: a caller may be waiting on this one's gate.
+                _machines[machineId] = slot = new MachineSlot();
+            }
+
+            return slot;
+        }
+    }
+
+    private MachineSlot? TryGetSlot(string machineId)
+    {
+        lock (_machinesLock)
+        {
+            return _machines.GetValueOrDefault(machineId);
+        }
+    }
+
+    private static List<ResolvedMount> ValidateSpec(SandboxSpec spec)
+    {
+        ValidateMachineId(spec.MachineId, nameof(spec));
+        ArgumentNullException.ThrowIfNull(spec.Address, nameof(spec));
+        if (!IPAddress.IsLoopback(spec.Address))
+        {
+            // sshd lets root in: it must never listen where other hosts can reach it.
+            throw new ArgumentException($"Machine {spec.MachineId}: the address must be a loopback address such as 127.0.1.2, not {spec.Address}.", nameof(spec));
+        }
+
+        SshdConfig.ValidateEnvironment(spec.Environment ?? throw new ArgumentNullException(nameof(spec), "Environment is null."), nameof(spec));
+        foreach (var file in spec.Files ?? throw new ArgumentNullException(nameof(spec), "Files is null."))
+        {
+            ArgumentNullException.ThrowIfNull(file, nameof(spec));
+            var guestPath = GuestPaths.Normalize(file.GuestPath, nameof(spec));
+            if (guestPath == "/")
+            {
+                throw new ArgumentException($"Machine {spec.MachineId}: file path '{file.GuestPath}' is the root directory.", nameof(spec));
+            }
+
+            if (file.Mode is < 0 or > 0xFFF)
+            {
+                throw new ArgumentException($"Machine {spec.MachineId}: mode of {file.GuestPath} must be permission bits (0 to 07777).", nameof(spec));
+            }
+        }
+
+        var mounts = new List<ResolvedMount>();
+        foreach (var mount in spec.Mounts ?? throw new ArgumentNullException(nameof(spec), "Mounts is null."))
+        {
+            ArgumentNullException.ThrowIfNull(mount, nameof(spec));
+            var guestPath = GuestPaths.Normalize(mount.GuestPath, nameof(spec));
+            if (guestPath == "/" || Bubblewrap.ReservedGuestPaths.Any(reserved => GuestPaths.IsAtOrBelow(guestPath, reserved)))
+            {
+                throw new ArgumentException($"Machine {spec.MachineId}: a volume cannot be mounted at {guestPath}.", nameof(spec));
+            }
+
+            if (string.IsNullOrEmpty(mount.HostDirectory) || !Path.IsPathFullyQualified(mount.HostDirectory))
+            {
+                throw new ArgumentException($"Machine {spec.MachineId}: the host directory of the volume at {guestPath} must be an absolute path.", nameof(spec));
+            }
+
+            if (mounts.Any(other => other.GuestPath == guestPath))
+            {
+                throw new ArgumentException($"Machine {spec.MachineId}: two volumes are mounted at {guestPath}.", nameof(spec));
+            }
+
+            mounts.Add(new ResolvedMount(Path.GetFullPath(mount.HostDirectory), guestPath));
+        }
+
+        return mounts;
+    }
+
+    private static void ValidateMachineId(string machineId, string parameterName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(machineId, parameterName);
+        if (!MachineIdPattern().IsMatch(machineId))
+        {
+            // The id names a directory: no separators, no dot-dot.
+            throw new ArgumentException($"Machine id '{machineId}' must be 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit.", parameterName);
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private async Task<HostSetup> SetUpAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _setup) is { } ready)
+        {
+            return ready;
+        }
+
+        await _initializeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_setup is { } raced)
+            {
+                return raced;
+            }
+
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            var setup = await DiscoverHostAsync(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _setup, setup);
+            return setup;
+        }
+        finally
+        {
+            _initializeLock.Release();
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private async Task<HostSetup> DiscoverHostAsync(CancellationToken cancellationToken)
+    {
+        var sshd = HostTool.Find("sshd", "/usr/sbin/sshd") ?? throw new InvalidOperationException(SshdMissingMessage);
+        var keygen = HostTool.Find("ssh-keygen", "/usr/bin/ssh-keygen") ?? throw new InvalidOperationException(KeygenMissingMessage);
+        var isRoot = Environment.IsPrivilegedProcess;
+        if (!isRoot)
+        {
+            LogNotRoot(Environment.UserName);
+        }
+
+        var (_, version) = await HostTool.RunAsync(sshd, ["-V"], _toolTimeout, cancellationToken).ConfigureAwait(false);
+        var match = OpenSshVersion().Match(version);
+        var disablePenalties = match.Success
+            && new Version(int.Parse(match.Groups["major"].ValueSpan, CultureInfo.InvariantCulture), int.Parse(match.Groups["minor"].ValueSpan, CultureInfo.InvariantCulture)) >= new Version(9, 8);
+        var sftpServer = HostTool.Find("sftp-server", "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server");
+
+        Directory.CreateDirectory(Path.Combine(_dataDirectory, MachineLayout.MachinesDirectoryName), Mode0755);
+        var self = ProcessIdentity.Current();
+        await ReapLeftoversAsync(self, cancellationToken).ConfigureAwait(false);
+
+        var spawner = new ProcessSpawner();
+        try
+        {
+            var bubblewrap = await ChooseBubblewrapAsync(isRoot, spawner, cancellationToken).ConfigureAwait(false);
+            if (bubblewrap is null && isRoot)
+            {
+                // Privilege separation chroots into /run/sshd; without systemd nobody else creates it.
+                // (With bubblewrap each machine root has its own.)
+                Directory.CreateDirectory("/run/sshd", Mode0755);
+            }
+
+            return new HostSetup(sshd, keygen, bubblewrap, isRoot, disablePenalties, sftpServer, self, spawner);
+        }
+        catch
+        {
+            spawner.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The bwrap path when machines are to be isolated, else null (after saying why, once).</summary>
+    [SupportedOSPlatform("linux")]
+    private async Task<string?> ChooseBubblewrapAsync(bool isRoot, ProcessSpawner spawner, CancellationToken cancellationToken)
+    {
+        if (_options.UseBubblewrap == false)
+        {
+            LogNotIsolated("MachineSandboxOptions.UseBubblewrap is false");
+            return null;
+        }
+
+        var bubblewrap = HostTool.Find("bwrap", "/usr/bin/bwrap");
+        string? failure;
+        if (bubblewrap is null)
+        {
+            failure = $"bubblewrap (bwrap) is not installed; {InstallBubblewrap}";
+        }
+        else if (HostTool.Find("true", "/usr/bin/true", "/bin/true") is not { } truePath)
+        {
+            failure = "no `true` executable to try bubblewrap with";
+        }
+        else
+        {
+            var (exitCode, output) = await HostTool.RunAsync(bubblewrap, Bubblewrap.TrialArguments(isRoot, truePath), _toolTimeout, cancellationToken, spawner).ConfigureAwait(false);
+            failure = exitCode == 0 ? null : $"a trial bubblewrap sandbox failed with exit code {exitCode}: {output.Trim()}";
+        }
+
+        if (failure is null)
+        {
+            return bubblewrap;
+        }
+
+        if (_options.UseBubblewrap == true)
+        {
+            throw new InvalidOperationException($"MachineSandboxOptions.UseBubblewrap is true, but {failure}.");
+        }
+
+        LogNotIsolated(failure);
+        return null;
+    }
+
+    /// <summary>
+    /// Ends what a crashed emulator left running: only processes recorded in a machine's
+    /// sandbox.identity whose owner is gone, and only while each PID still names the recorded
+    /// process (same start time). bwrap's --die-with-parent covers most crashes already.
+    /// </summary>
+    private async Task ReapLeftoversAsync(ProcessIdentity self, CancellationToken cancellationToken)
+    {
+        foreach (var directory in Directory.EnumerateDirectories(Path.Combine(_dataDirectory, MachineLayout.MachinesDirectoryName)))
+        {
+            var recordPath = Path.Combine(directory, MachineLayout.RecordFileName);
+            if (SandboxRecord.TryRead(recordPath) is not { } record || record.Owner == self || record.Owner.IsRunning())
+            {
+                continue;
+            }
+
+            var count = await KillAsync(record.Process is { } process ? [process] : [], record.Marker, cancellationToken).ConfigureAwait(false);
+            if (count > 0)
+            {
+                LogReaped(count, Path.GetFileName(directory), record.Owner.ProcessId);
+            }
+
+            File.Delete(recordPath);
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private async Task<MachineSandbox> LaunchAsync(SandboxSpec spec, IReadOnlyList<ResolvedMount> mounts, HostSetup setup, CancellationToken cancellationToken)
+    {
+        var layout = new MachineLayout(_dataDirectory, spec.MachineId);
+        var isolated = setup.Bubblewrap is not null;
+        PrepareDirectories(layout, mounts, isolated);
+        if (!isolated && FindWritableByOthers(layout.Root) is { } offender)
+        {
+            // Otherwise every login fails later with a bare "Permission denied (publickey)".
+            throw new InvalidOperationException(
+                $"Machine {spec.MachineId}: without bubblewrap, sshd's StrictModes rejects authorized_keys under {layout.Root} because {offender} is group- or world-writable; choose a DataDirectory elsewhere (e.g. under /var/lib or /run).");
+        }
+
+        // Written before any process exists, so a reaper never sees a machine without an owner.
+        new SandboxRecord(setup.Self, null, null).Write(layout.Record);
+        var hostPublicKey = await EnsureHostKeyAsync(layout, setup, cancellationToken).ConfigureAwait(false);
+        await WriteFilesAsync(spec, layout, mounts, isolated, cancellationToken).ConfigureAwait(false);
+
+        var marker = isolated ? null : $"{MarkerVariable}={spec.MachineId}.{Guid.NewGuid():N}";
+        await File.WriteAllTextAsync(layout.Config, BuildConfig(spec, layout, setup, marker), cancellationToken).ConfigureAwait(false);
+
+        var start = new ProcessStartInfo
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = "/",
+        };
+        // sshd builds every session's environment itself; its own needs nothing of ours, and the
+        // emulator's variables (tokens, connection strings) must not be readable in the machine.
+        start.Environment.Clear();
+        start.Environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        // -D: stay in the foreground so we own the PID; -e: log to stderr, which we capture.
+        if (setup.Bubblewrap is { } bubblewrap)
+        {
+            start.FileName = bubblewrap;
+            var hostname = HostnamePattern().IsMatch(spec.MachineId) ? spec.MachineId : null;
+            foreach (var argument in Bubblewrap.Arguments(
+                layout.Root, layout.Ssh, hostname, mounts, setup.IsRoot, [setup.Sshd, "-D", "-e", "-f", Bubblewrap.GuestSshDirectory + "/sshd_config"]))
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+        else
+        {
+            start.FileName = setup.Sshd;
+            foreach (var argument in new[] { "-D", "-e", "-f", layout.Config })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        var output = new OutputLog(OutputCapacity);
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        MachineSandbox? sandbox = null;
+        process.Exited += (_, _) =>
+        {
+            if (sandbox is { Stopping: false })
+            {
+                LogExitedUnexpectedly(spec.MachineId, process.ExitCode, string.Join(Environment.NewLine, output.Snapshot().TakeLast(10)));
+            }
+
+            exited.TrySetResult();
+        };
+        void OnLine(object sender, DataReceivedEventArgs e)
+        {
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+
+            output.Add(line);
+            LogSshdOutput(spec.MachineId, line);
+            if (line.StartsWith("Server listening on", StringComparison.Ordinal))
+            {
+                listening.TrySetResult();
+            }
+        }
+
+        process.ErrorDataReceived += OnLine;
+        process.OutputDataReceived += OnLine;
+        try
+        {
+            await setup.Spawner.StartAsync(process).ConfigureAwait(false);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+
+        // No identity means it already died and was reaped; the readiness wait reports its output.
+        var identity = ProcessIdentity.TryGet(process.Id) ?? new ProcessIdentity(process.Id, -1);
+        new SandboxRecord(setup.Self, identity, marker).Write(layout.Record);
+        process.StandardInput.Close();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        sandbox = new MachineSandbox(this, spec, _options.SshPort, layout, hostPublicKey, isolated, process, identity, marker, output, exited);
+
+        string? failure;
+        try
+        {
+            failure = await WaitUntilReadyAsync(spec.Address, listening.Task, exited.Task, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await TerminateAsync(sandbox).ConfigureAwait(false);
+            throw;
+        }
+
+        if (failure is not null)
+        {
+            // Terminate also drains the output, so the message below has sshd's last words.
+            await TerminateAsync(sandbox).ConfigureAwait(false);
+            throw new InvalidOperationException(
+                $"Machine {spec.MachineId}: {failure} ({start.FileName}). Output:{Environment.NewLine}{string.Join(Environment.NewLine, output.Snapshot())}");
+        }
+
+        LogStarted(spec.MachineId, spec.Address, _options.SshPort, identity.ProcessId, isolated);
+        return sandbox;
+    }
+
+    /// <summary>Null once sshd accepts TCP connections at the machine's address, else why it did not.</summary>
+    private async Task<string?> WaitUntilReadyAsync(IPAddress address, Task listening, Task exited, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.StartTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            // The "listening" line proves that our sshd, not a squatter, holds the port; the
+            // probe then shows that it accepts connections.
+            await Task.WhenAny(listening, exited).WaitAsync(linked.Token).ConfigureAwait(false);
+            while (!exited.IsCompleted)
+            {
+                using var client = new TcpClient(address.AddressFamily);
+                try
+                {
+                    await client.ConnectAsync(address, _options.SshPort, linked.Token).ConfigureAwait(false);
+                    return null;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(_pollInterval, _time, linked.Token).ConfigureAwait(false);
+                }
+            }
+
+            return "sshd exited during start-up";
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"sshd did not accept connections on {address}:{_options.SshPort} within {_options.StartTimeout.TotalSeconds:0.#} s";
+        }
+    }
+
+    /// <summary>Kills every process of the machine and waits until none is left, then reaps our child.</summary>
+    private async Task TerminateAsync(MachineSandbox sandbox)
+    {
+        sandbox.Stopping = true;
+        if (sandbox.Isolated)
+        {
+            // bwrap exits by itself once its namespace's init is gone, reaping that init on the
+            // way; killed first, it would leave the init a zombie for the host's PID 1.
+            foreach (var process in ProcessTable.FindMachineProcesses([sandbox.Identity], marker: null).Where(process => process != sandbox.Identity))
+            {
+                ProcessTable.Kill(process);
+            }
+
+            try
+            {
+                await sandbox.Exited.WaitAsync(_monitorGrace, _time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Killed with the rest below.
+            }
+        }
+
+        await KillAsync([sandbox.Identity], sandbox.Marker, CancellationToken.None).ConfigureAwait(false);
+        using (var reap = new CancellationTokenSource(_stopTimeout, _time))
+        {
+            // The Exited event follows the kernel's exit notice by a moment; IsRunning keys on it.
+            try
+            {
+                await sandbox.Exited.WaitAsync(reap.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The process is gone per /proc; only the event is late.
+            }
+        }
+
+        using (var drain = new CancellationTokenSource(_drainTimeout, _time))
+        {
+            // Also waits for the end of the output, so the last lines (why it died) are in.
+            try
+            {
+                await sandbox.Process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Something of the machine still holds the pipe; what arrived will do.
+            }
+        }
+
+        if (File.Exists(sandbox.Layout.Record))
+        {
+            // Nothing left to reap: a later manager must not even look at these PIDs.
+            File.Delete(sandbox.Layout.Record);
+        }
+
+        sandbox.Process.Dispose();
+        LogStopped(sandbox.MachineId);
+    }
+
+    /// <summary>
+    /// SIGKILLs the machine's processes until none is left. With bubblewrap, killing the
+    /// namespace's init ends the rest in the kernel; without it, the tree walk plus the
+    /// environment marker find sessions and their detached children.
+    /// </summary>
+    /// <returns>How many distinct processes were killed.</returns>
+    private async Task<int> KillAsync(IReadOnlyCollection<ProcessIdentity> roots, string? marker, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var known = new HashSet<ProcessIdentity>(roots);
+        var killed = new HashSet<ProcessIdentity>();
+        while (true)
+        {
+            // Every process seen so far is a root of the next walk, so a child forked just
+            // before its parent died is still found.
+            var alive = ProcessTable.FindMachineProcesses(known, marker);
+            if (alive.Count == 0)
+            {
+                return killed.Count;
+            }
+
+            foreach (var process in alive)
+            {
+                known.Add(process);
+                killed.Add(process);
+                ProcessTable.Kill(process);
+            }
+
+            if (_time.GetElapsedTime(started) > _stopTimeout)
+            {
+                throw new TimeoutException($"These processes survived SIGKILL for {_stopTimeout.TotalSeconds:0} s: {string.Join(", ", alive.Select(process => process.ProcessId))}.");
+            }
+
+            await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private void PrepareDirectories(MachineLayout layout, IReadOnlyList<ResolvedMount> mounts, bool isolated)
+    {
+        CreateDirectory(layout.Directory, Mode0755, enforce: true);
+        // StrictModes inspects every directory up to "/", which inside the sandbox is this one.
+        CreateDirectory(layout.Root, Mode0755, enforce: true);
+        CreateDirectory(layout.Ssh, Mode0755, enforce: true);
+        CreateDirectory(Path.Combine(layout.Root, "root"), Mode0700, enforce: false);
+        CreateDirectory(Path.Combine(layout.Root, "tmp"), Mode1777, enforce: false);
+        CreateDirectory(Path.Combine(layout.Root, "run"), Mode0755, enforce: false);
+        // sshd refuses a privilege-separation directory that others can write to.
+        CreateDirectory(Path.Combine(layout.Root, "run", "sshd"), Mode0755, enforce: true);
+        CreateDirectory(Path.Combine(layout.Root, "var"), Mode0755, enforce: false);
+        CreateDirectory(Path.Combine(layout.Root, "var", "log"), Mode0755, enforce: false);
+        var lastlog = Path.Combine(layout.Root, "var", "log", "lastlog");
+        if (!Exists(lastlog))
+        {
+            // sshd records terminal logins there and prints a complaint into the terminal when it is missing.
+            File.WriteAllBytes(lastlog, []);
+        }
+
+        foreach (var mount in mounts)
+        {
+            Directory.CreateDirectory(mount.HostDirectory);
+        }
+
+        if (isolated)
+        {
+            foreach (var alias in Bubblewrap.UsrAliases)
+            {
+                // Made here rather than with bwrap --symlink, which fails once the link exists.
+                if (new DirectoryInfo("/" + alias).LinkTarget is { } target && !Exists(Path.Combine(layout.Root, alias)))
+                {
+                    File.CreateSymbolicLink(Path.Combine(layout.Root, alias), target);
+                }
+            }
+
+            CopyIfMissing("/etc/ssh/moduli", Path.Combine(layout.Ssh, "moduli"));
+            CopyIfMissing("/etc/ssh/ssh_config", Path.Combine(layout.Ssh, "ssh_config"));
+        }
+        else
+        {
+            foreach (var mount in mounts)
+            {
+                LinkVolume(layout, mount);
+            }
+        }
+    }
+
+    /// <summary>Without bubblewrap a volume can only be a symbolic link at its guest path inside the root.</summary>
+    [SupportedOSPlatform("linux")]
+    private void LinkVolume(MachineLayout layout, ResolvedMount mount)
+    {
+        var parent = EnsureGuestDirectory(layout.Root, GuestPaths.RelativeTo(mount.GuestPath, "/").Split('/')[..^1], mount.GuestPath);
+        var link = Path.Combine(parent, Path.GetFileName(mount.GuestPath));
+        var existing = new DirectoryInfo(link);
+        if (existing.LinkTarget is not null)
+        {
+            File.Delete(link);
+        }
+        else if (existing.Exists)
+        {
+            if (existing.EnumerateFileSystemInfos().Any())
+            {
+                LogVolumeNotLinked(layout.MachineId, mount.HostDirectory, mount.GuestPath);
+                return;
+            }
+
+            existing.Delete();
+        }
+        else if (File.Exists(link))
+        {
+            LogVolumeNotLinked(layout.MachineId, mount.HostDirectory, mount.GuestPath);
+            return;
+        }
+
+        Directory.CreateSymbolicLink(link, mount.HostDirectory);
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static async Task<string> EnsureHostKeyAsync(MachineLayout layout, HostSetup setup, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(layout.HostKey) || !File.Exists(layout.HostPublicKey))
+        {
+            // A half-made pair (crash during ssh-keygen) is replaced; ssh-keygen would prompt otherwise.
+            File.Delete(layout.HostKey);
+            File.Delete(layout.HostPublicKey);
+            var (exitCode, output) = await HostTool.RunAsync(
+                setup.Keygen, ["-q", "-t", "ed25519", "-N", "", "-C", $"root@{layout.MachineId}", "-f", layout.HostKey], _toolTimeout, cancellationToken).ConfigureAwait(false);
+            if (exitCode != 0)
+            {
+                throw new InvalidOperationException($"Machine {layout.MachineId}: ssh-keygen failed with exit code {exitCode}: {output}");
+            }
+        }
+
+        return (await File.ReadAllTextAsync(layout.HostPublicKey, cancellationToken).ConfigureAwait(false)).Trim();
+    }
+
+    [SupportedOSPlatform("linux")]
+    private async Task WriteFilesAsync(SandboxSpec spec, MachineLayout layout, IReadOnlyList<ResolvedMount> mounts, bool isolated, CancellationToken cancellationToken)
+    {
+        foreach (var file in spec.Files)
+        {
+            var guestPath = GuestPaths.Normalize(file.GuestPath, nameof(spec));
+            // A file inside a volume goes to the volume: in the sandbox the volume hides the root's copy.
+            var mount = mounts.Where(mount => GuestPaths.IsAtOrBelow(guestPath, mount.GuestPath)).MaxBy(mount => mount.GuestPath.Length);
+            var (baseDirectory, relative) = mount is null
+                ? (layout.Root, GuestPaths.RelativeTo(guestPath, "/"))
+                : (mount.HostDirectory, GuestPaths.RelativeTo(guestPath, mount.GuestPath));
+            if (relative.Length == 0)
+            {
+                throw new ArgumentException($"Machine {spec.MachineId}: file {guestPath} is a volume's mount point.", nameof(spec));
+            }
+
+            if (isolated && mount is null && Bubblewrap.ReservedGuestPaths.Append(Bubblewrap.GuestSshDirectory).FirstOrDefault(reserved => GuestPaths.IsAtOrBelow(guestPath, reserved)) is { } hidden)
+            {
+                LogFileHidden(spec.MachineId, guestPath, hidden);
+            }
+
+            var segments = relative.Split('/');
+            var directory = EnsureGuestDirectory(baseDirectory, segments[..^1], guestPath);
+            var target = Path.Combine(directory, segments[^1]);
+            if (new FileInfo(target).LinkTarget is not null)
+            {
+                // Replace the link itself; writing through it could land anywhere on the host.
+                File.Delete(target);
+            }
+            else if (Directory.Exists(target))
+            {
+                throw new InvalidOperationException($"Machine {spec.MachineId}: cannot write file {guestPath}: a directory is in the way.");
+            }
+
+            var mode = file.Mode is { } explicitMode
+                ? (UnixFileMode)explicitMode
+                : Path.GetFileName(directory) == ".ssh" ? Mode0600 : Mode0644;
+            // Written beside the target and renamed over it: a machine reading the file never sees half of it.
+            var temporary = Path.Combine(directory, $".{segments[^1]}.{Guid.NewGuid():N}.tmp");
+            await File.WriteAllBytesAsync(temporary, file.Content, cancellationToken).ConfigureAwait(false);
+            File.SetUnixFileMode(temporary, mode);
+            File.Move(temporary, target, overwrite: true);
+        }
+    }
+
+    /// <summary>
+    /// Creates <paramref name="segments"/> below <paramref name="baseDirectory"/>, refusing to
+    /// pass through a symbolic link: the machine may have planted one (e.g. <c>/root/.ssh -> /etc</c>
+    /// inside; the host would resolve it to its own /etc).
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private static string EnsureGuestDirectory(string baseDirectory, IEnumerable<string> segments, string guestPath)
+    {
+        var current = baseDirectory;
+        foreach (var segment in segments)
+        {
+            current = Path.Combine(current, segment);
+            var info = new DirectoryInfo(current);
+            if (info.LinkTarget is not null)
+            {
+                throw new InvalidOperationException($"Refusing to write {guestPath}: {current} is a symbolic link.");
+            }
+
+            if (info.Exists)
+            {
+                if (segment == ".ssh")
+                {
+                    // StrictModes rejects keys in a directory others can write to.
+                    File.SetUnixFileMode(current, Mode0700);
+                }
+
+                continue;
+            }
+
+            if (File.Exists(current))
+            {
+                throw new InvalidOperationException($"Refusing to write {guestPath}: {current} is a file.");
+            }
+
+            CreateDirectory(current, segment == ".ssh" ? Mode0700 : Mode0755, enforce: true);
+        }
+
+        return current;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private string BuildConfig(SandboxSpec spec, MachineLayout layout, HostSetup setup, string? marker)
+    {
+        var environment = spec.Environment.OrderBy(variable => variable.Key, StringComparer.Ordinal).ToList();
+        if (setup.Bubblewrap is not null)
+        {
+            return SshdConfig.Build(new SshdSettings(
+                spec.MachineId, spec.Address, _options.SshPort, Bubblewrap.GuestSshDirectory + "/ssh_host_ed25519_key",
+                AuthorizedKeysFile: null, ForceCommand: null, SftpSubsystem: "internal-sftp", environment, setup.DisablePerSourcePenalties));
+        }
+
+        // Without a private / the session script moves every session into the machine's home;
+        // the marker and HOME come first because sshd keeps the first value of a name.
+        var home = Path.Combine(layout.Root, "root");
+        List<KeyValuePair<string, string>> ours =
+        [
+            new(MarkerVariable, marker![(MarkerVariable.Length + 1)..]),
+            new("HOME", home),
+        ];
+        File.WriteAllText(layout.SessionScript, """
+            # Written by Orchestrator.Sandbox: without bubblewrap, this keeps sessions in the machine's home.
+            cd "$HOME" || exit 1
+            if [ -n "$SSH_ORIGINAL_COMMAND" ]; then
+                exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"
+            fi
+            exec "$SHELL" -l
+
+            """);
+        File.SetUnixFileMode(layout.SessionScript, Mode0755);
+        if (layout.SessionScript.Contains('\'', StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"DataDirectory paths cannot contain a single quote without bubblewrap: {layout.SessionScript}");
+        }
+
+        return SshdConfig.Build(new SshdSettings(
+            spec.MachineId, spec.Address, _options.SshPort, layout.HostKey,
+            AuthorizedKeysFile: Path.Combine(home, ".ssh", "authorized_keys"),
+            // ForceCommand also wraps the sftp subsystem, so it must be an external program.
+            ForceCommand: $"/bin/sh '{layout.SessionScript}'",
+            SftpSubsystem: setup.SftpServer ?? "internal-sftp",
+            [.. ours, .. environment.Where(variable => !ours.Any(own => own.Key == variable.Key))],
+            setup.DisablePerSourcePenalties));
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static void CreateDirectory(string path, UnixFileMode mode, bool enforce)
+    {
+        var existed = Directory.Exists(path);
+        Directory.CreateDirectory(path);
+        if (!existed || enforce)
+        {
+            // CreateDirectory's mode is filtered by the umask; the explicit chmod is not.
+            File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    private static void CopyIfMissing(string source, string destination)
+    {
+        if (File.Exists(source) && !File.Exists(destination))
+        {
+            File.Copy(source, destination);
+        }
+    }
+
+    private static bool Exists(string path) => new FileInfo(path).LinkTarget is not null || Path.Exists(path);
+
+    [SupportedOSPlatform("linux")]
+    private static string? FindWritableByOthers(string path)
+    {
+        const UnixFileMode writableByOthers = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
+        for (var directory = new DirectoryInfo(path); directory is not null; directory = directory.Parent)
+        {
+            if (directory.Exists && directory.LinkTarget is null && (directory.UnixFileMode & writableByOthers) != 0)
+            {
+                return directory.FullName;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex MachineIdPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
+    private static partial Regex HostnamePattern();
+
+    [GeneratedRegex(@"OpenSSH_(?<major>\d+)\.(?<minor>\d+)")]
+    private static partial Regex OpenSshVersion();
+
+    /// <summary>What was learned about this host once, at the first start.</summary>
+    private sealed record HostSetup(
+        string Sshd,
+        string Keygen,
+        string? Bubblewrap,
+        bool IsRoot,
+        bool DisablePerSourcePenalties,
+        string? SftpServer,
+        ProcessIdentity Self,
+        ProcessSpawner Spawner);
+
+    /// <summary>Serializes start, stop and destroy of one machine.</summary>
+    private sealed class MachineSlot
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public MachineSandbox? Current { get; set; }
+    }
+}

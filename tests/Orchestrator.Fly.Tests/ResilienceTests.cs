@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using Orchestrator.Fly.Tests.Infrastructure;
+
+namespace Orchestrator.Fly.Tests;
+
+/// <summary>Safe calls are retried on transient failures; unsafe ones are never replayed by the pipeline.</summary>
+public sealed class ResilienceTests
+{
+    [Theory]
+    [InlineData(503)]
+    [InlineData(502)]
+    [InlineData(429)]
+    [InlineData(408)]
+    public async Task Get_is_retried_on_transient_statuses(int status)
+    {
+        var calls = 0;
+        await using var server = await FlyTestServer.StartAsync((context, _) => Interlocked.Increment(ref calls) <= 2
+            ? FlyTestServer.Respond(context, status, """{"error":"try again"}""")
+            : FlyTestServer.RespondFixture(context, 200, "get-machine.response.json"));
+        await using var host = FlyClientHost.Create(server.BaseAddress);
+
+        var machine = await host.Provider.GetMachineAsync(FlyClientHost.AppName, "73d8d46dbee589");
+
+        Assert.Equal("73d8d46dbee589", machine.Id);
+        Assert.Equal(3, server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Get_retry_waits_as_long_as_retry_after_says()
+    {
+        var calls = 0;
+        await using var server = await FlyTestServer.StartAsync((context, _) => Interlocked.Increment(ref calls) == 1
+            ? FlyTestServer.Respond(context, 429, """{"error":"rate limited"}""", ("Retry-After", "1"))
+            : FlyTestServer.RespondFixture(context, 200, "list-volumes.response.json"));
+        // The configured backoff is 10 ms: only Retry-After can explain a one-second gap.
+        await using var host = FlyClientHost.Create(server.BaseAddress);
+
+        var volumes = await host.Provider.ListVolumesAsync(FlyClientHost.AppName);
+
+        Assert.Equal(2, volumes.Count);
+        var requests = server.Requests;
+        Assert.Equal(2, requests.Count);
+        Assert.InRange(requests[1].Since(requests[0]), TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Get_gives_up_after_the_configured_retries()
+    {
+        await using var server = await FlyTestServer.StartAsync((context, _) => FlyTestServer.Respond(context, 503, """{"error":"down"}"""));
+        await using var host = FlyClientHost.Create(server.BaseAddress, s => s["Fly:MaxRetryAttempts"] = "2");
+
+        var ex = await Assert.ThrowsAsync<FlyApiException>(() => host.Provider.GetVolumeAsync(FlyClientHost.AppName, "vol_9vw681egy1jj5xm4"));
+
+        Assert.Equal(FlyErrorCategory.Server, ex.Category);
+        Assert.Equal(3, server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Get_is_retried_after_a_slow_attempt_times_out()
+    {
+        var calls = 0;
+        await using var server = await FlyTestServer.StartAsync(async (context, _) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            }
+
+            await FlyTestServer.RespondFixture(context, 200, "get-app.response.json");
+        });
+        await using var host = FlyClientHost.Create(server.BaseAddress, s => s["Fly:AttemptTimeout"] = "00:00:00.300");
+
+        var app = await host.Provider.GetAppAsync("my-app-name");
+
+        Assert.Equal("jlyv9r5d56v18xrg", app.Id);
+        Assert.Equal(2, server.Requests.Count);
+    }
+
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("DELETE")]
+    [InlineData("PUT")]
+    public async Task Unsafe_calls_are_not_replayed_on_503(string method)
+    {
+        await using var server = await FlyTestServer.StartAsync((context, _) => FlyTestServer.Respond(context, 503, """{"error":"unavailable"}"""));
+        await using var host = FlyClientHost.Create(server.BaseAddress);
+        var provider = host.Provider;
+
+        Func<Task> call = method switch
+        {
+            "POST" => () => provider.StartMachineAsync(FlyClientHost.AppName, "1857156b526dd8"),
+            "DELETE" => () => provider.DeleteMachineAsync(FlyClientHost.AppName, "1857156b526dd8", force: true),
+            _ => () => provider.ExtendVolumeAsync(FlyClientHost.AppName, "vol_9vw681egy1jj5xm4", 20),
+        };
+
+        var ex = await Assert.ThrowsAsync<FlyApiException>(call);
+
+        Assert.Equal(503, ex.StatusCode);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task Unsafe_call_is_not_replayed_after_its_attempt_times_out()
+    {
+        await using var server = await FlyTestServer.StartAsync(async (context, _) =>
+            await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default));
+        await using var host = FlyClientHost.Create(server.BaseAddress, s => s["Fly:AttemptTimeout"] = "00:00:00.300");
+
+        var ex = await Assert.ThrowsAsync<FlyApiException>(() => host.Provider.StopMachineAsync(FlyClientHost.AppName, "1857156b526dd8"));
+
+        Assert.Equal(FlyErrorCategory.Timeout, ex.Category);
+        Assert.True(ex.OutcomeUnknown);
+        Assert.Null(ex.StatusCode);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task Total_timeout_bounds_a_call_with_all_its_retries()
+    {
+        await using var server = await FlyTestServer.StartAsync(async (context, _) =>
+            await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default));
+        await using var host = FlyClientHost.Create(server.BaseAddress, s =>
+        {
+            s["Fly:AttemptTimeout"] = "00:00:00.300";
+            s["Fly:TotalTimeout"] = "00:00:00.500";
+            s["Fly:MaxRetryAttempts"] = "10";
+        });
+
+        var watch = Stopwatch.StartNew();
+        var ex = await Assert.ThrowsAsync<FlyApiException>(() => host.Provider.GetMachineAsync(FlyClientHost.AppName, "1857156b526dd8"));
+
+        Assert.Equal(FlyErrorCategory.Timeout, ex.Category);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(3));
+        Assert.InRange(server.Requests.Count, 1, 2);
+    }
+
+    [Fact]
+    public async Task Circuit_opens_after_repeated_server_failures()
+    {
+        await using var server = await FlyTestServer.StartAsync((context, _) => FlyTestServer.Respond(context, 500, """{"error":"boom"}"""));
+        await using var host = FlyClientHost.Create(server.BaseAddress, s =>
+        {
+            s["Fly:MaxRetryAttempts"] = "0";
+            s["Fly:CircuitBreakerMinimumThroughput"] = "3";
+            s["Fly:CircuitBreakerBreakDuration"] = "00:01:00";
+        });
+
+        for (var i = 0; i < 3; i++)
+        {
+            await Assert.ThrowsAsync<FlyApiException>(() => host.Provider.GetVolumeAsync(FlyClientHost.AppName, "vol_" + i));
+        }
+
+        var open = await Assert.ThrowsAsync<FlyApiException>(() => host.Provider.GetVolumeAsync(FlyClientHost.AppName, "vol_3"));
+
+        Assert.Equal(3, server.Requests.Count);
+        Assert.Equal(FlyErrorCategory.Server, open.Category);
+        Assert.Null(open.StatusCode);
+        // Nothing was sent, so a create refused like this needs no reconciling.
+        Assert.False(open.OutcomeUnknown);
+        Assert.Contains("circuit", open.Message, StringComparison.OrdinalIgnoreCase);
+    }
+}
