@@ -68,6 +68,13 @@ public sealed class FlyOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan LeaseReleaseTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Multiplies Fly's published rates (see <see cref="FlyRateLimits"/>). Keep 1 against Fly; a local emulator
+    /// started with a matching <c>FlyEmulator:RateLimitScale</c> may be driven faster in tests and demos.
+    /// </summary>
+    [Range(1.0, 1000.0)]
+    public double RateLimitScale { get; set; } = 1;
+
     [Range(0.01, 1.0)]
     public double CircuitBreakerFailureRatio { get; set; } = 0.5;
 

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace Orchestrator.Fly;
 
@@ -13,7 +14,7 @@ public interface IFlyRateLimiter
 }
 
 /// <summary>Token buckets from System.Threading.RateLimiting, one per <see cref="FlyRateLimits.Partition"/>.</summary>
-internal sealed class FlyRateLimiter : IFlyRateLimiter, IDisposable
+internal sealed class FlyRateLimiter(IOptions<FlyOptions> options) : IFlyRateLimiter, IDisposable
 {
     // Enough for a burst of grains all acting on one machine; beyond that, failing fast beats queueing for minutes.
     private const int QueueLimit = 64;
@@ -23,7 +24,8 @@ internal sealed class FlyRateLimiter : IFlyRateLimiter, IDisposable
         key =>
         {
             var partition = FlyRateLimits.Partition(key);
-            return RateLimitPartition.GetTokenBucketLimiter(partition, static p => FlyRateLimits.For(p).ToTokenBucket(QueueLimit));
+            var scale = options.Value.RateLimitScale;
+            return RateLimitPartition.GetTokenBucketLimiter(partition, p => FlyRateLimits.For(p).Scaled(scale).ToTokenBucket(QueueLimit));
         });
 
     public ValueTask<RateLimitLease> AcquireAsync(FlyRateLimitKey key, CancellationToken cancellationToken) =>

@@ -40,6 +40,9 @@ public readonly record struct FlyRateLimitKey(string Action, string Scope)
 /// <summary>A token bucket: <see cref="Burst"/> calls at once, then one call per <see cref="Interval"/>.</summary>
 public sealed record FlyRateLimitRule(int Burst, TimeSpan Interval)
 {
+    /// <summary>The same burst, refilled <paramref name="scale"/> times as fast.</summary>
+    public FlyRateLimitRule Scaled(double scale) => scale == 1 ? this : this with { Interval = Interval / scale };
+
     public TokenBucketRateLimiterOptions ToTokenBucket(int queueLimit) => new()
     {
         TokenLimit = Burst,
