@@ -1,3 +1,4 @@
+using Orchestrator.Testing;
 using System.Text.Json.Nodes;
 using Orchestrator.Fly.Tests.Infrastructure;
 

@@ -1,3 +1,4 @@
+using Orchestrator.Testing;
 using Orchestrator.Fly.Tests.Infrastructure;
 
 namespace Orchestrator.Fly.Tests;

@@ -1,3 +1,4 @@
+using Orchestrator.Testing;
 using System.Globalization;
 using Orchestrator.Fly.Tests.Infrastructure;
 

@@ -1,6 +1,10 @@
-using Orchestrator.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Fly;
 
-namespace Orchestrator.Fly.Tests.Infrastructure;
+
+namespace Orchestrator.Testing;
 
 /// <summary>
 /// The client as production wires it (<see cref="FlyServiceCollectionExtensions.AddFlyMachines"/>), pointed at a
