@@ -93,19 +93,37 @@ internal static class HostTool
     public static async Task<(int ExitCode, string Output)> RunAsync(
         string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken, ProcessSpawner? spawner = null)
     {
+        var start = StartInfo(fileName, arguments);
+        start.WorkingDirectory = "/";
+        var (exitCode, standardOutput, standardError) = await RunAsync(start, timeout, cancellationToken, spawner).ConfigureAwait(false);
+        return (exitCode, standardOutput + standardError);
+    }
+
+    /// <summary>A start for <see cref="RunAsync(ProcessStartInfo, TimeSpan, CancellationToken, ProcessSpawner?)"/>: no shell, stdin, stdout and stderr redirected.</summary>
+    public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments)
+    {
         var start = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = "/",
         };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
+        return start;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="start"/> (made by <see cref="StartInfo"/>) to completion with stdin closed;
+    /// a run longer than <paramref name="timeout"/> is killed with its children and throws <see cref="TimeoutException"/>.
+    /// </summary>
+    public static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunAsync(
+        ProcessStartInfo start, TimeSpan timeout, CancellationToken cancellationToken, ProcessSpawner? spawner = null)
+    {
         using var process = new Process { StartInfo = start };
         if (spawner is null)
         {
@@ -130,10 +148,10 @@ internal static class HostTool
         {
             process.Kill(entireProcessTree: true);
             cancellationToken.ThrowIfCancellationRequested();
-            throw new TimeoutException($"{fileName} {string.Join(' ', start.ArgumentList)} did not finish within {timeout}.");
+            throw new TimeoutException($"{start.FileName} {string.Join(' ', start.ArgumentList)} did not finish within {timeout}.");
         }
 
-        return (process.ExitCode, (await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false)));
+        return (process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
     }
 
     /// <summary>The first existing executable among <paramref name="preferredPaths"/>, else the first on PATH; always absolute.</summary>

@@ -16,6 +16,26 @@ internal readonly record struct ProcessIdentity(int ProcessId, long StartTime)
     public static ProcessIdentity? TryGet(int processId) =>
         ProcessTable.TryReadStat(processId) is { } stat ? new ProcessIdentity(processId, stat.StartTime) : null;
 
+    /// <summary>Reads an identity that <see cref="ToString"/> wrote to <paramref name="path"/>; null when the file is missing, unreadable or malformed.</summary>
+    public static ProcessIdentity? TryRead(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        return TryParse(text);
+    }
+
     public static ProcessIdentity? TryParse(string text)
     {
         var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -82,8 +102,31 @@ internal static class ProcessTable
         return [.. found.Values];
     }
 
-    /// <summary>Sends SIGKILL to <paramref name="identity"/> if that very process still runs.</summary>
-    public static void Kill(ProcessIdentity identity)
+    /// <summary>Every process below <paramref name="processId"/> (zombies included), children first.</summary>
+    public static IReadOnlyList<ProcessIdentity> DescendantsOf(int processId)
+    {
+        var children = Snapshot()
+            .GroupBy(entry => entry.Value.ParentId)
+            .ToDictionary(group => group.Key, group => group.Select(entry => new ProcessIdentity(entry.Key, entry.Value.StartTime)).ToList());
+        var descendants = new List<ProcessIdentity>();
+        var pending = new Queue<int>([processId]);
+        while (pending.TryDequeue(out var parent))
+        {
+            foreach (var child in children.GetValueOrDefault(parent) ?? [])
+            {
+                descendants.Add(child);
+                pending.Enqueue(child.ProcessId);
+            }
+        }
+
+        return descendants;
+    }
+
+    /// <summary>
+    /// Sends SIGKILL to <paramref name="identity"/> if that very process still runs; with
+    /// <paramref name="entireProcessTree"/>, to its descendants too.
+    /// </summary>
+    public static void Kill(ProcessIdentity identity, bool entireProcessTree = false)
     {
         if (!identity.IsRunning())
         {
@@ -93,7 +136,7 @@ internal static class ProcessTable
         try
         {
             using var process = Process.GetProcessById(identity.ProcessId);
-            process.Kill(entireProcessTree: false);
+            process.Kill(entireProcessTree);
         }
         catch (ArgumentException)
         {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Text;
+using Orchestrator.Sandbox;
 using Orchestrator.Testing;
 using Renci.SshNet;
 using Renci.SshNet.Common;
@@ -98,7 +99,7 @@ public sealed class SshServerTests(SshServerFixture fixture) : IClassFixture<Ssh
         await using var server = await SshServer.StartAsync(cancellationToken: timeout.Token);
         using var client = Connectable(server, server.ClientPrivateKeyPem);
         await client.ConnectAsync(timeout.Token);
-        var connectionProcesses = ProcessIdentity.DescendantsOf(server.ProcessId);
+        var connectionProcesses = ProcessTable.DescendantsOf(server.ProcessId);
         Assert.NotEmpty(connectionProcesses);
         Assert.True(Directory.Exists(server.DirectoryPath));
 

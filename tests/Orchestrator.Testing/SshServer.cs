@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
+using Orchestrator.Sandbox;
 
 // The self-tests plant fake leftovers to prove the reaper kills only what it recorded.
 [assembly: InternalsVisibleTo("Orchestrator.IntegrationTests")]
@@ -56,12 +57,12 @@ public sealed partial class SshServer : IAsyncDisposable
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromMinutes(1);
 
     private readonly Process _process;
-    private readonly BoundedLog _log;
+    private readonly OutputLog _log;
     private readonly string _authorizedKeysPath;
     private readonly SemaphoreSlim _authorizedKeysLock = new(1, 1);
     private int _disposed;
 
-    private SshServer(Process process, BoundedLog log, string directoryPath, string host, int port, string clientPrivateKeyPath)
+    private SshServer(Process process, OutputLog log, string directoryPath, string host, int port, string clientPrivateKeyPath)
     {
         _process = process;
         _log = log;
@@ -179,7 +180,7 @@ public sealed partial class SshServer : IAsyncDisposable
 
         // Listed before the kill: once the listener dies its children are re-parented and can no
         // longer be found from it.
-        var descendants = ProcessIdentity.DescendantsOf(_process.Id);
+        var descendants = ProcessTable.DescendantsOf(_process.Id);
         // sshd forks one child per connection in a new session, so killing the listener's
         // process group would leave live connections behind; walking the tree does not.
         KillTree(_process);
@@ -238,7 +239,7 @@ public sealed partial class SshServer : IAsyncDisposable
             File.SetUnixFileMode(authorizedKeysPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
             var disablePenalties = await HasPerSourcePenaltiesAsync(sshd, cancellationToken).ConfigureAwait(false);
-            var log = new BoundedLog(options.MaxLogLines);
+            var log = new OutputLog(options.MaxLogLines);
             var configPath = Path.Combine(directory, SshServerFiles.Config);
             for (var attempt = 1; ; attempt++)
             {
@@ -277,7 +278,7 @@ public sealed partial class SshServer : IAsyncDisposable
     }
 
     private static async Task<(Process Process, LaunchOutcome Outcome)> LaunchAsync(
-        string sshd, string configPath, string directory, IPAddress address, int port, BoundedLog log, TimeSpan startTimeout, CancellationToken cancellationToken)
+        string sshd, string configPath, string directory, IPAddress address, int port, OutputLog log, TimeSpan startTimeout, CancellationToken cancellationToken)
     {
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var portTaken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -470,34 +471,6 @@ public sealed partial class SshServer : IAsyncDisposable
         Refused,
         TimedOut,
     }
-
-    /// <summary>Keeps the newest lines only, so a chatty long-lived sshd cannot grow without bound.</summary>
-    private sealed class BoundedLog(int capacity)
-    {
-        private readonly Queue<string> _lines = new();
-        private readonly Lock _gate = new();
-
-        public void Add(string line)
-        {
-            lock (_gate)
-            {
-                if (_lines.Count == capacity)
-                {
-                    _lines.Dequeue();
-                }
-
-                _lines.Enqueue(line);
-            }
-        }
-
-        public string[] Snapshot()
-        {
-            lock (_gate)
-            {
-                return [.. _lines];
-            }
-        }
-    }
 }
 
 /// <summary>
@@ -589,7 +562,10 @@ internal static class SshServerFiles
                 continue;
             }
 
-            ProcessIdentity.TryRead(Path.Combine(directory, SshdProcess))?.KillTreeIfRunning();
+            if (ProcessIdentity.TryRead(Path.Combine(directory, SshdProcess)) is { } sshd)
+            {
+                ProcessTable.Kill(sshd, entireProcessTree: true);
+            }
             TryDeleteDirectory(directory);
         }
     }
@@ -629,131 +605,5 @@ internal static class SshServerFiles
         }
 
         return null;
-    }
-}
-
-/// <summary>
-/// A PID plus its start time from /proc: PIDs are reused, the pair is not, so a recorded
-/// identity can never make us kill an unrelated process that inherited the number.
-/// </summary>
-internal readonly record struct ProcessIdentity(int ProcessId, long StartTime)
-{
-    public static ProcessIdentity Current() =>
-        TryGet(Environment.ProcessId) ?? throw new InvalidOperationException("Cannot read /proc/self/stat.");
-
-    public static ProcessIdentity? TryGet(int processId) =>
-        TryReadStat(processId) is { } stat ? new ProcessIdentity(processId, stat.StartTime) : null;
-
-    /// <summary>Every process below <paramref name="processId"/>, children first.</summary>
-    public static IReadOnlyList<ProcessIdentity> DescendantsOf(int processId)
-    {
-        var children = new Dictionary<int, List<ProcessIdentity>>();
-        foreach (var path in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(path), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && TryReadStat(pid) is { } stat)
-            {
-                if (!children.TryGetValue(stat.ParentId, out var siblings))
-                {
-                    children[stat.ParentId] = siblings = [];
-                }
-
-                siblings.Add(new ProcessIdentity(pid, stat.StartTime));
-            }
-        }
-
-        var descendants = new List<ProcessIdentity>();
-        var pending = new Queue<int>([processId]);
-        while (pending.TryDequeue(out var parent))
-        {
-            foreach (var child in children.GetValueOrDefault(parent) ?? [])
-            {
-                descendants.Add(child);
-                pending.Enqueue(child.ProcessId);
-            }
-        }
-
-        return descendants;
-    }
-
-    public static ProcessIdentity? TryRead(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return parts.Length == 2
-            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var processId)
-            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var startTime)
-            ? new ProcessIdentity(processId, startTime)
-            : null;
-    }
-
-    /// <summary>True while this very process exists and is not a zombie (a killed orphan may stay one forever in a container).</summary>
-    public bool IsRunning() => TryReadStat(ProcessId) is { } stat && stat.StartTime == StartTime && stat.State is not ('Z' or 'X');
-
-    public void KillTreeIfRunning()
-    {
-        if (!IsRunning())
-        {
-            return;
-        }
-
-        try
-        {
-            using var process = Process.GetProcessById(ProcessId);
-            process.Kill(entireProcessTree: true);
-        }
-        catch (ArgumentException)
-        {
-            // Exited between the check and the kill.
-        }
-        catch (InvalidOperationException)
-        {
-            // Same.
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            // Not ours to kill (another user's); leave it.
-        }
-    }
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ProcessId} {StartTime}");
-
-    private static (char State, int ParentId, long StartTime)? TryReadStat(int processId)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{processId}/stat");
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        // The command name (field 2) may contain spaces and ')', so count from its last ')':
-        // state (field 3) comes first, then ppid (4), and starttime (22) is the 20th.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return fields.Length > 19
-            && fields[0].Length == 1
-            && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parentId)
-            && long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var startTime)
-            ? (fields[0][0], parentId, startTime)
-            : null;
     }
 }

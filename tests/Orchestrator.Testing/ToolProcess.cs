@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Orchestrator.Sandbox;
 
 namespace Orchestrator.Testing;
 
@@ -16,7 +16,8 @@ public static class ToolProcess
     /// <summary>
     /// Runs <paramref name="fileName"/>; with <paramref name="runAs"/>, as that user through <c>runuser</c>
     /// (PostgreSQL refuses to run as root). In <paramref name="environment"/> a <see langword="null"/> value
-    /// removes the variable. A run longer than <paramref name="timeout"/> is killed with its children.
+    /// removes the variable. A run longer than <paramref name="timeout"/> is killed with its children
+    /// (and its output so far is lost with it).
     /// </summary>
     public static async Task<ToolResult> RunAsync(
         string fileName,
@@ -27,20 +28,8 @@ public static class ToolProcess
         string? workingDirectory = null,
         CancellationToken cancellationToken = default)
     {
-        var start = new ProcessStartInfo(runAs is null ? fileName : "runuser")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? "",
-        };
-        var argumentList = runAs is null ? arguments : ["-u", runAs, "--", fileName, .. arguments];
-        foreach (var argument in argumentList)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var start = HostTool.StartInfo(runAs is null ? fileName : "runuser", runAs is null ? arguments : ["-u", runAs, "--", fileName, .. arguments]);
+        start.WorkingDirectory = workingDirectory ?? "";
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)
@@ -53,26 +42,8 @@ public static class ToolProcess
             }
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
-        // Closed stdin makes a tool that unexpectedly prompts (e.g. "overwrite?") fail instead of hang.
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new TimeoutException(
-                $"{fileName} {string.Join(' ', arguments)} did not finish within {timeout}. Output so far is lost with the process.");
-        }
-
-        return new ToolResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+        var (exitCode, standardOutput, standardError) = await HostTool.RunAsync(start, timeout, cancellationToken).ConfigureAwait(false);
+        return new ToolResult(exitCode, standardOutput, standardError);
     }
 
     /// <summary>Like <see cref="RunAsync"/>, but a non-zero exit is an exception carrying the tool's output.</summary>
