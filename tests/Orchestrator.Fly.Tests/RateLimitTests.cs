@@ -78,20 +78,6 @@ public sealed class RateLimitTests
     }
 
     [Fact]
-    public async Task A_scaled_client_spaces_calls_by_the_scaled_interval()
-    {
-        await using var server = await FlyTestServer.StartAsync((context, _) => FlyTestServer.RespondFixture(context, 200, "start-machine.response.json"));
-        await using var host = FlyClientHost.Create(server.BaseAddress, settings => settings["Fly:RateLimitScale"] = "10");
-
-        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => host.Provider.StartMachineAsync(FlyClientHost.AppName, "aaaaaaaaaaaaaa")));
-
-        var starts = server.Requests.OrderBy(r => r.Timestamp).ToList();
-        Assert.Equal(6, starts.Count);
-        // Burst of 3, then one per 100 ms instead of one per second.
-        Assert.InRange(starts[5].Since(starts[0]), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(900));
-    }
-
-    [Fact]
     public void A_scale_refills_faster_and_keeps_the_burst()
     {
         var scaled = FlyRateLimits.PerAction.Scaled(20);
