@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Status;
 
 namespace Orchestrator.Gateway;
@@ -9,6 +11,7 @@ public static class GatewayExtensions
     public static IServiceCollection AddOrchestratorGateway(this IServiceCollection services)
     {
         services.AddProblemDetails();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster", tags: [HealthEndpoints.ReadyTag]);
         return services;
@@ -19,6 +22,7 @@ public static class GatewayExtensions
     {
         routes.MapHealthEndpoints();
         routes.MapVersionEndpoints();
+        routes.MapInstanceEndpoints();
         return routes;
     }
 }

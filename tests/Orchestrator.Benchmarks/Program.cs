@@ -1,7 +1,22 @@
 using System.Globalization;
 using Orchestrator.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/Orchestrator.Benchmarks -- [--machines 100] [--runs 3] [--scale 1]
+// Usage: dotnet run -c Release --project tests/Orchestrator.Benchmarks -- fleet [--machines 100] [--runs 3] [--scale 1]
+//        dotnet run -c Release --project tests/Orchestrator.Benchmarks -- exec [--runs 200]
+if (args.Length > 0 && args[0] == "exec" && OperatingSystem.IsLinux())
+{
+    var execRuns = Option("--runs", 200);
+    Console.WriteLine($"exec round trip of `true` on a loopback sshd, {execRuns} runs each after 5 warm-ups");
+    var measured = await new ExecBenchmark(execRuns).RunAsync();
+    var floor = measured.Single(m => m.Name.StartsWith("(c)", StringComparison.Ordinal)).Result.P50;
+    foreach (var (name, result) in measured)
+    {
+        Console.WriteLine($"{name,-52} p50 {result.P50,8:0.00} ms  p99 {result.P99,8:0.00} ms  p50/floor {result.P50 / floor,7:0.00}x");
+    }
+
+    return 0;
+}
+
 var machines = Option("--machines", 100);
 var runs = Option("--runs", 3);
 var scale = Option("--scale", 1.0);

@@ -27,7 +27,13 @@ internal sealed class SiloNode : IAsyncDisposable
 
     public IClusterClient Client => App.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<SiloNode> StartAsync(string connectionString, string clusterId = "test", params string[] extraArgs)
+    /// <summary>Fixed for tests: the instance private keys of test databases are encrypted with it.</summary>
+    public const string EncryptionKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    public static Task<SiloNode> StartAsync(string connectionString, string clusterId = "test", params string[] extraArgs) =>
+        StartAsync(connectionString, clusterId, configureServices: null, extraArgs);
+
+    public static async Task<SiloNode> StartAsync(string connectionString, string clusterId, Action<IServiceCollection>? configureServices, params string[] extraArgs)
     {
         var log = new LogCapture();
         var gatewayPort = LoopbackPort.Free();
@@ -39,12 +45,18 @@ internal sealed class SiloNode : IAsyncDisposable
                 $"--Orchestrator:SiloPort={LoopbackPort.Free()}",
                 $"--Orchestrator:GatewayPort={gatewayPort}",
                 "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
+                $"--Orchestrator:Secrets:EncryptionKey={EncryptionKey}",
+                // The embedded emulator (when no Fly token is given) runs Fly's limits and transitions faster.
+                "--FlyEmulator:RateLimitScale=20",
+                "--FlyEmulator:TransitionDelay=00:00:00.050",
+                "--Fly:RateLimitScale=20",
                 .. extraArgs,
             ],
             builder =>
             {
                 builder.Logging.ClearProviders();
                 builder.Logging.AddProvider(log);
+                configureServices?.Invoke(builder.Services);
             },
             silo =>
             {

@@ -66,6 +66,7 @@ public sealed class StartupErrorTests
             {
                 ["ConnectionStrings__Orchestrator"] = $"Host=127.0.0.1;Port={port};Database=orchestrator;Username=orchestrator;Timeout=2",
                 ["Orchestrator__DatabaseStartupTimeout"] = "00:00:02",
+                ["Orchestrator__Secrets__EncryptionKey"] = Convert.ToBase64String(new byte[32]),
             },
             ExitTimeout);
 
@@ -74,6 +75,16 @@ public sealed class StartupErrorTests
         Assert.StartsWith($"orchestrator-silo: database error: cannot reach PostgreSQL at 127.0.0.1:{port}/orchestrator (ConnectionStrings:Orchestrator) after ", line, StringComparison.Ordinal);
         Assert.Contains("Waiting for PostgreSQL", stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThePostgresProfileWithoutAnEncryptionKeyNamesTheSetting()
+    {
+        var (exitCode, _, stderr) = await SiloProcess.RunToExitAsync(
+            new Dictionary<string, string> { ["ConnectionStrings__Orchestrator"] = "Host=127.0.0.1;Database=orchestrator" }, ExitTimeout);
+
+        Assert.Equal(StartupFailure.ConfigurationExitCode, exitCode);
+        Assert.StartsWith("orchestrator-silo: configuration error: Orchestrator:Secrets:EncryptionKey is required for the postgres profile", SingleLine(stderr), StringComparison.Ordinal);
     }
 
     private static string SingleLine(string stderr)

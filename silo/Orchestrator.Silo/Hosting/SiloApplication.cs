@@ -1,4 +1,5 @@
 using Orchestrator.Database;
+using Orchestrator.Fly;
 using Orchestrator.Gateway;
 using Orchestrator.Gateway.Hosting;
 using Orchestrator.Grains;
@@ -36,8 +37,29 @@ public static partial class SiloApplication
             });
         }
 
+        var machines = MachineSettings.Read(builder.Configuration, settings.Profile);
+        if (machines.Backend == MachineBackend.EmbeddedEmulator)
+        {
+            // Any token passes the emulator; the app is created at start when missing.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"{FlyOptions.SectionName}:BaseAddress"] = machines.EmulatorUrl!.ToString(),
+                [MachineSettings.FlyApiTokenKey] = Fly.Emulator.FlyEmulator.DefaultToken,
+                [MachineSettings.FlyAppNameKey] = machines.AppName,
+            });
+        }
+
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(machines);
         builder.Services.AddSingleton(TimeProvider.System);
+        if (machines.Backend == MachineBackend.EmbeddedEmulator)
+        {
+            // Before UseOrleans: hosted services start in registration order and stop in reverse.
+            builder.Services.AddSingleton<EmbeddedFlyEmulator>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedFlyEmulator>());
+        }
+
+        builder.Services.AddOrchestratorGrains(builder.Configuration, machines.EncryptionKey);
         builder.UseOrleans(silo =>
         {
             ConfigureSilo(silo, settings);
@@ -77,8 +99,36 @@ public static partial class SiloApplication
             await app.Services.GetRequiredService<DatabaseStartup>().MigrateAsync(cancellationToken);
         }
 
+        var machines = app.Services.GetRequiredService<MachineSettings>();
+        LogEncryptionKey(logger, machines.EncryptionKeySource);
         await app.StartAsync(cancellationToken);
+        await EnsureFlyAppAsync(app.Services, machines, logger, cancellationToken);
         LogStarted(logger, app.Urls);
+    }
+
+    /// <summary>Instances live in one Fly app: create it when it is missing, and say which Machines API is in use.</summary>
+    private static async Task EnsureFlyAppAsync(IServiceProvider services, MachineSettings machines, ILogger logger, CancellationToken cancellationToken)
+    {
+        var fly = services.GetRequiredService<IMachineProvider>();
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<FlyOptions>>().Value;
+        if (machines.Backend == MachineBackend.EmbeddedEmulator)
+        {
+            LogEmbeddedEmulator(logger, options.BaseAddress, options.AppName);
+        }
+        else
+        {
+            LogRealFly(logger, options.BaseAddress, options.AppName, options.OrgSlug);
+        }
+
+        try
+        {
+            await fly.GetAppAsync(options.AppName, cancellationToken);
+        }
+        catch (FlyApiException ex) when (ex.Category == FlyErrorCategory.NotFound)
+        {
+            await fly.CreateAppAsync(options.AppName, cancellationToken: cancellationToken);
+            LogFlyAppCreated(logger, options.AppName);
+        }
     }
 
     private static void ConfigureSilo(ISiloBuilder silo, SiloSettings settings)
@@ -131,6 +181,18 @@ public static partial class SiloApplication
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Profile {Profile}: cluster {ClusterId}, region {Region}; state, reminders and membership on PostgreSQL")]
     private static partial void LogDurableProfile(ILogger logger, SiloProfile profile, string clusterId, string region);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Instance SSH private keys are encrypted at rest with the AES-256-GCM key from {Source}")]
+    private static partial void LogEncryptionKey(ILogger logger, string source);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Machines: the embedded Fly emulator at {BaseAddress}, app {AppName} (set FLY_API_TOKEN and Fly__AppName for real Fly)")]
+    private static partial void LogEmbeddedEmulator(ILogger logger, Uri baseAddress, string appName);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Machines: the Fly Machines API at {BaseAddress}, app {AppName} in organisation {OrgSlug}")]
+    private static partial void LogRealFly(ILogger logger, Uri baseAddress, string appName, string orgSlug);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fly app {AppName} created")]
+    private static partial void LogFlyAppCreated(ILogger logger, string appName);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Orchestrator silo serving HTTP on {Urls}: dashboard at /dashboard/, readiness at /health/ready")]
     private static partial void LogStarted(ILogger logger, ICollection<string> urls);

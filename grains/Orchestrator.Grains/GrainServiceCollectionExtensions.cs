@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orchestrator.Fly;
+using Orchestrator.Grains.Fly;
+using Orchestrator.Grains.Instances;
+
+namespace Orchestrator.Grains;
+
+public static class GrainServiceCollectionExtensions
+{
+    /// <summary>
+    /// The services Orchestrator's grains need in a silo: the Fly client with a cluster-wide rate limiter, the
+    /// instance key factory and the protector of private keys (<paramref name="encryptionKey"/>, 32 bytes).
+    /// </summary>
+    public static IServiceCollection AddOrchestratorGrains(this IServiceCollection services, IConfiguration configuration, byte[] encryptionKey)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        // Registered before AddFlyMachines, whose process-local limiter is only a fallback (TryAdd).
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IFlyRateLimiter, ClusterFlyRateLimiter>();
+        services.AddFlyMachines(configuration);
+        services.AddOptions<InstanceOptions>().Bind(configuration.GetSection(InstanceOptions.SectionName));
+        services.TryAddSingleton<IInstanceKeyFactory, SshKeygenInstanceKeyFactory>();
+        services.AddSingleton(new InstanceSecretProtector(encryptionKey));
+        return services;
+    }
+}

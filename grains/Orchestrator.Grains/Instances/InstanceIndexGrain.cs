@@ -1,0 +1,73 @@
+namespace Orchestrator.Grains.Instances;
+
+/// <summary>Persisted index of a tenant's instances: enough per instance to filter and page.</summary>
+[GenerateSerializer, Alias("orchestrator.InstanceIndexState")]
+public sealed class InstanceIndexState
+{
+    [Id(0)] public Dictionary<string, InstanceIndexEntry> Entries { get; set; } = [];
+}
+
+[GenerateSerializer, Alias("orchestrator.InstanceIndexEntry")]
+public sealed class InstanceIndexEntry
+{
+    [Id(0)] public string Region { get; set; } = "";
+    [Id(1)] public string DesiredState { get; set; } = "";
+    [Id(2)] public string ObservedState { get; set; } = "";
+    [Id(3)] public long Revision { get; set; }
+}
+
+internal sealed class InstanceIndexGrain(
+    [PersistentState("instance-index", StorageNames.Orchestrator)] IPersistentState<InstanceIndexState> state) : Grain, IInstanceIndexGrain
+{
+    public const int MaxLimit = 100;
+
+    private string Tenant => this.GetPrimaryKeyString();
+
+    async Task IInstanceIndexGrain.UpdateAsync(InstanceSnapshot snapshot)
+    {
+        var entries = state.State.Entries;
+        // One-way messages may arrive out of order: the revision keeps the newest.
+        if (entries.TryGetValue(snapshot.Id, out var held) && held.Revision >= snapshot.Revision)
+        {
+            return;
+        }
+
+        entries[snapshot.Id] = new InstanceIndexEntry
+        {
+            Region = snapshot.Region,
+            DesiredState = snapshot.DesiredState,
+            ObservedState = snapshot.ObservedState,
+            Revision = snapshot.Revision,
+        };
+        await state.WriteStateAsync();
+    }
+
+    async Task IInstanceIndexGrain.RemoveAsync(string instanceId)
+    {
+        if (state.State.Entries.Remove(instanceId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    async Task<InstancePage> IInstanceIndexGrain.ListAsync(InstanceListQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = Math.Clamp(query.Limit, 1, MaxLimit);
+        var matching = state.State.Entries
+            .Where(e => query.Cursor is null || string.CompareOrdinal(e.Key, query.Cursor) > 0)
+            .Where(e => query.Region is null || e.Value.Region == query.Region)
+            .Where(e => query.State is null || e.Value.ObservedState == query.State || (query.State == InstanceStates.Destroyed && e.Value.DesiredState == InstanceStates.Destroyed))
+            .OrderBy(e => e.Key, StringComparer.Ordinal)
+            .Take(limit + 1)
+            .Select(e => e.Key)
+            .ToList();
+        var page = matching.Take(limit).ToList();
+        // Instance reads interleave with their transitions, so this never waits behind a Fly call.
+        var snapshots = await Task.WhenAll(page.Select(id => GrainFactory.GetGrain<IInstanceGrain>(InstanceKey.Format(Tenant, id)).GetAsync(cancellationToken)));
+        var items = snapshots.OfType<InstanceSnapshot>()
+            .Where(s => query.State is null || s.ObservedState == query.State)
+            .ToList();
+        return new InstancePage(items, matching.Count > limit ? page[^1] : null);
+    }
+}

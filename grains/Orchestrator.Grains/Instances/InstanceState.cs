@@ -1,0 +1,54 @@
+namespace Orchestrator.Grains.Instances;
+
+/// <summary>
+/// Persisted instance record: plain settable members (the ADO.NET provider stores JSON). The private key is
+/// held only as AES-GCM ciphertext.
+/// </summary>
+[GenerateSerializer, Alias("orchestrator.InstanceState")]
+public sealed class InstanceState
+{
+    [Id(0)] public string Phase { get; set; } = InstancePhases.None;
+    [Id(1)] public string Name { get; set; } = "";
+    [Id(2)] public string Region { get; set; } = "";
+    [Id(3)] public string? SizePreset { get; set; }
+    [Id(4)] public int? Cpus { get; set; }
+    [Id(5)] public int? MemoryMb { get; set; }
+    [Id(6)] public string? CpuKind { get; set; }
+    [Id(7)] public string? Image { get; set; }
+    [Id(8)] public Dictionary<string, string> Env { get; set; } = [];
+    [Id(9)] public int? VolumeSizeGb { get; set; }
+    [Id(10)] public string? VolumePath { get; set; }
+    [Id(11)] public bool PublicIp { get; set; }
+    [Id(12)] public string? RequestId { get; set; }
+    [Id(13)] public string? IdempotencyKey { get; set; }
+    [Id(14)] public string DesiredState { get; set; } = InstanceStates.Started;
+    [Id(15)] public string ObservedState { get; set; } = InstanceStates.Creating;
+    [Id(16)] public string? MachineId { get; set; }
+    [Id(17)] public string? MachineVersion { get; set; }
+    [Id(18)] public string? PrivateIp { get; set; }
+    [Id(19)] public string? VolumeId { get; set; }
+    [Id(20)] public List<string> Ips { get; set; } = [];
+    [Id(21)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(22)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(23)] public string SshPublicKey { get; set; } = "";
+    [Id(24)] public byte[]? SshPrivateKeyProtected { get; set; }
+    [Id(25)] public string? HostKey { get; set; }
+    [Id(26)] public string? LastError { get; set; }
+    [Id(27)] public long Revision { get; set; }
+}
+
+/// <summary>Where the instance's own bookkeeping is, apart from the machine's state.</summary>
+public static class InstancePhases
+{
+    public const string None = "";
+
+    /// <summary>Intent persisted; the volume, machine or IP may not exist yet.</summary>
+    public const string Creating = "creating";
+
+    public const string Ready = "ready";
+
+    /// <summary>A destroy began; repeating it finishes the job.</summary>
+    public const string Destroying = "destroying";
+
+    public const string Destroyed = "destroyed";
+}

@@ -1,0 +1,237 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orchestrator.Grains.Instances;
+
+namespace Orchestrator.Gateway.Instances;
+
+/// <summary>
+/// <c>/api/instances</c>: validate, call one instance grain, map. Until authentication lands every request acts
+/// as tenant <see cref="Tenant"/>; the tenant is always the first part of the grain key.
+/// </summary>
+public static class InstanceEndpoints
+{
+    public const string Tenant = "dev";
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const int DefaultLimit = 50;
+
+    /// <summary>How long <c>?wait=started</c> holds the request; past it the answer is 202 with the state so far.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(25);
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static RouteGroupBuilder MapInstanceEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/instances").WithTags("Instances");
+        api.MapPost("/", CreateAsync).WithName("CreateInstance");
+        api.MapGet("/", ListAsync).WithName("ListInstances");
+        api.MapGet("/{id}", GetAsync).WithName("GetInstance");
+        api.MapPost("/{id}/start", (string id, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, cluster, (g, t) => g.StartAsync(t), ct)).WithName("StartInstance");
+        api.MapPost("/{id}/stop", (string id, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, cluster, (g, t) => g.StopAsync(t), ct)).WithName("StopInstance");
+        api.MapPost("/{id}/restart", (string id, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, cluster, (g, t) => g.RestartAsync(t), ct)).WithName("RestartInstance");
+        api.MapDelete("/{id}", DeleteAsync).WithName("DestroyInstance");
+        return api;
+    }
+
+    internal static async Task<IResult> CreateAsync(HttpRequest request, IClusterClient cluster, TimeProvider time, CancellationToken cancellationToken)
+    {
+        JsonElement body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body, Json, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return InstanceProblems.Invalid("body", $"is not valid JSON: {ex.Message}");
+        }
+
+        var parsed = InstanceRequestParser.Parse(body);
+        if (parsed.Problem is { } problem)
+        {
+            return InstanceProblems.Invalid(problem.Field, problem.Problem);
+        }
+
+        var spec = parsed.Spec!;
+        if (InstanceSpecRules.Validate(spec) is [var first, ..])
+        {
+            return InstanceProblems.Invalid(first.Field, first.Problem);
+        }
+
+        string? wait = request.Query["wait"];
+        if (wait is not (null or "started"))
+        {
+            return InstanceProblems.Invalid("wait", "must be 'started' when given");
+        }
+
+        var requestId = request.Headers[IdempotencyKeyHeader].FirstOrDefault() is { Length: > 0 } key ? key : Guid.NewGuid().ToString("N");
+        return await CallAsync(async () =>
+        {
+            var grain = Grain(cluster, spec.Name);
+            var snapshot = await grain.CreateAsync(spec, requestId, cancellationToken);
+            if (wait == "started")
+            {
+                snapshot = await WaitForStartedAsync(grain, snapshot, time, cancellationToken);
+            }
+
+            var location = $"/api/instances/{snapshot.Id}";
+            return snapshot.ObservedState == InstanceStates.Started && wait == "started"
+                ? TypedResults.Json(InstanceResponse.From(snapshot), Json, statusCode: StatusCodes.Status201Created)
+                : Accepted(location, snapshot);
+        });
+    }
+
+    internal static async Task<IResult> ListAsync(HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        var limit = DefaultLimit;
+        if (request.Query["limit"].FirstOrDefault() is { } rawLimit && (!int.TryParse(rawLimit, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
+        {
+            return InstanceProblems.Invalid("limit", "must be a whole number from 1 to 100");
+        }
+
+        var cursor = request.Query["cursor"].FirstOrDefault();
+        if (cursor is not null && InstanceSpecRules.ValidateName(cursor) is not null)
+        {
+            return InstanceProblems.Invalid("cursor", "is not a cursor this API returned");
+        }
+
+        var region = request.Query["region"].FirstOrDefault();
+        if (region is not null && !InstanceSpecRules.Regions.Contains(region))
+        {
+            return InstanceProblems.Invalid("region", $"'{region}' is not a Fly region");
+        }
+
+        var state = request.Query["state"].FirstOrDefault();
+        if (state is not null && (state.Length is 0 or > 32 || !state.All(char.IsAsciiLetterLower)))
+        {
+            return InstanceProblems.Invalid("state", "must be a state such as started, stopped or destroyed");
+        }
+
+        return await CallAsync(async () =>
+        {
+            var page = await cluster.GetGrain<IInstanceIndexGrain>(Tenant).ListAsync(new InstanceListQuery(limit, cursor, state, region), cancellationToken);
+            return TypedResults.Json(new InstanceListResponse(page.Items.Select(InstanceResponse.From).ToList(), page.NextCursor), Json);
+        });
+    }
+
+    internal static async Task<IResult> GetAsync(string id, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (InstanceSpecRules.ValidateName(id) is { } problem)
+        {
+            return InstanceProblems.Invalid("id", problem);
+        }
+
+        return await CallAsync(async () =>
+        {
+            var snapshot = await Grain(cluster, id).GetAsync(cancellationToken);
+            return snapshot is null
+                ? InstanceProblems.FromException(new InstanceNotFoundException($"Instance '{id}' does not exist."))!
+                : TypedResults.Json(InstanceResponse.From(snapshot), Json);
+        });
+    }
+
+    internal static async Task<IResult> DeleteAsync(string id, HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (InstanceSpecRules.ValidateName(id) is { } problem)
+        {
+            return InstanceProblems.Invalid("id", problem);
+        }
+
+        var keepVolume = false;
+        if (request.Query["keep_volume"].FirstOrDefault() is { } raw && !bool.TryParse(raw, out keepVolume))
+        {
+            return InstanceProblems.Invalid("keep_volume", "must be true or false");
+        }
+
+        return await CallAsync(async () => TypedResults.Json(InstanceResponse.From(await Grain(cluster, id).DestroyAsync(keepVolume, cancellationToken)), Json));
+    }
+
+    private static async Task<IResult> TransitionAsync(string id, IClusterClient cluster, Func<IInstanceGrain, CancellationToken, Task<InstanceSnapshot>> transition, CancellationToken cancellationToken)
+    {
+        if (InstanceSpecRules.ValidateName(id) is { } problem)
+        {
+            return InstanceProblems.Invalid("id", problem);
+        }
+
+        return await CallAsync(async () => Accepted($"/api/instances/{id}", await transition(Grain(cluster, id), cancellationToken)));
+    }
+
+    private static IInstanceGrain Grain(IClusterClient cluster, string id) => cluster.GetGrain<IInstanceGrain>(InstanceKey.Format(Tenant, id));
+
+    private static AcceptedJsonResult Accepted(string location, InstanceSnapshot snapshot) =>
+        new AcceptedJsonResult(location, InstanceResponse.From(snapshot));
+
+    private static async Task<InstanceSnapshot> WaitForStartedAsync(IInstanceGrain grain, InstanceSnapshot snapshot, TimeProvider time, CancellationToken cancellationToken)
+    {
+        // Reads are served from the grain's cache, which its background poll keeps current: polling it costs no Fly call.
+        var deadline = time.GetUtcNow() + MaxWait;
+        while (snapshot.ObservedState != InstanceStates.Started && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
+            snapshot = await grain.GetAsync(cancellationToken) ?? snapshot;
+        }
+
+        return snapshot;
+    }
+
+    private static async Task<IResult> CallAsync(Func<Task<IResult>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (InstanceProblems.FromException(ex) is { } mapped)
+        {
+            return mapped;
+        }
+    }
+
+    /// <summary>202 with a Location header and the instance as snake_case JSON.</summary>
+    private sealed class AcceptedJsonResult(string location, InstanceResponse body) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status202Accepted;
+            httpContext.Response.Headers.Location = location;
+            return httpContext.Response.WriteAsJsonAsync(body, Json);
+        }
+    }
+}
+
+/// <summary>An instance as the API shows it (snake_case on the wire).</summary>
+public sealed record InstanceResponse(
+    string Id,
+    string Name,
+    string Region,
+    InstanceSizeResponse Size,
+    string? Image,
+    string DesiredState,
+    string State,
+    string? MachineId,
+    string? PrivateIp,
+    string? VolumeId,
+    string? VolumePath,
+    IReadOnlyList<string> Ips,
+    string SshPublicKey,
+    string? HostKeyPinned,
+    string? LastError,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public static InstanceResponse From(InstanceSnapshot s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var resolved = InstanceSpecRules.Resolve(s.Size);
+        return new InstanceResponse(
+            s.Id, s.Name, s.Region,
+            new InstanceSizeResponse(s.Size.Preset, resolved?.Cpus, resolved?.MemoryMb, resolved?.CpuKind),
+            s.Image, s.DesiredState, s.ObservedState, s.MachineId, s.PrivateIp, s.VolumeId, s.VolumePath, s.Ips,
+            s.SshPublicKey, s.HostKeyPinned, s.LastError, s.CreatedAt, s.UpdatedAt);
+    }
+}
+
+public sealed record InstanceSizeResponse(string? Preset, int? Cpus, int? MemoryMb, string? CpuKind);
+
+public sealed record InstanceListResponse(IReadOnlyList<InstanceResponse> Items, string? NextCursor);
