@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Fly;
+using Orchestrator.Fly.Emulator;
 using Orchestrator.Ssh;
 using Orchestrator.Testing;
 using Renci.SshNet;
@@ -9,7 +11,8 @@ using Renci.SshNet;
 namespace Orchestrator.Benchmarks;
 
 /// <summary>
-/// Round trip of `true` on one machine (a loopback sshd), side by side in one run: OpenSSH with a new
+/// Round trip of `true` on one emulator machine (a sandbox with its own sshd on its loopback address, whose
+/// root has no shell start-up files of the host's), side by side in one run: OpenSSH with a new
 /// connection per command, OpenSSH reusing a ControlMaster connection (Ansible's ControlPersist),
 /// SSH.NET on an already open connection (the floor), and Orchestrator's pooled exec.
 /// </summary>
@@ -18,7 +21,32 @@ internal sealed class ExecBenchmark(int runs)
 {
     public async Task<IReadOnlyList<(string Name, Percentiles Result)>> RunAsync()
     {
-        await using var server = await SshServer.StartAsync();
+        await using var emulator = await FlyEmulator.StartAsync(new FlyEmulatorOptions { TransitionDelay = TimeSpan.FromMilliseconds(20) });
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddFlyMachines(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Fly:BaseAddress"] = emulator.BaseAddress.ToString(),
+            ["Fly:ApiToken"] = emulator.ApiToken,
+            ["Fly:AppName"] = "exec-bench",
+        }).Build());
+        await using var provider = services.BuildServiceProvider();
+        var fly = provider.GetRequiredService<IMachineProvider>();
+        var key = SshKeys.GenerateEd25519("exec-bench");
+        await fly.CreateAppAsync("exec-bench");
+        var created = await fly.CreateMachineAsync("exec-bench", new CreateMachineRequest
+        {
+            Region = "ams",
+            Config = new FlyMachineConfig
+            {
+                Image = "ubuntu:24.04",
+                Guest = new FlyGuest { CpuKind = "shared", Cpus = 1, MemoryMb = 256 },
+                Files = [new FlyMachineFile { GuestPath = "/root/.ssh/authorized_keys", RawValue = Convert.ToBase64String(Encoding.UTF8.GetBytes(key.PublicKey + "\n")) }],
+            },
+        });
+        await fly.WaitForStateAsync("exec-bench", created.Id!, "started", TimeSpan.FromSeconds(60));
+        var machine = await fly.GetMachineAsync("exec-bench", created.Id!);
+        var server = (Host: machine.PrivateIp!, Port: 2222, UserName: "root", ClientPrivateKeyPem: key.PrivateKeyOpenSsh);
         var keyFile = Path.Combine(Path.GetTempPath(), $"orch-bench-{Guid.NewGuid():N}");
         await File.WriteAllTextAsync(keyFile, server.ClientPrivateKeyPem);
         File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -6,7 +6,7 @@ using Orchestrator.Benchmarks;
 if (args.Length > 0 && args[0] == "exec" && OperatingSystem.IsLinux())
 {
     var execRuns = Option("--runs", 200);
-    Console.WriteLine($"exec round trip of `true` on a loopback sshd, {execRuns} runs each after 5 warm-ups");
+    Console.WriteLine($"exec round trip of `true` on one emulator machine (sandboxed sshd on loopback), {execRuns} runs each after 5 warm-ups");
     var measured = await new ExecBenchmark(execRuns).RunAsync();
     var floor = measured.Single(m => m.Name.StartsWith("(c)", StringComparison.Ordinal)).Result.P50;
     foreach (var (name, result) in measured)
