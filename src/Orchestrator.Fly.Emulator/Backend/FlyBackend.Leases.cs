@@ -182,6 +182,10 @@ internal sealed partial class FlyBackend
     }
 
     /// <summary>Under the lock: null when the write may go ahead, else the 409 Fly gives a write without the holder's nonce.</summary>
+    /// <summary>The machine, if it exists and the caller may change it (holds its lease, or there is none).</summary>
+    private FlyFailure? FindWritableMachine(string appName, string machineId, string? nonce, out MachineRecord machine) =>
+        FindMachine(appName, machineId, out machine) ?? CheckLease(machine, nonce);
+
     private FlyFailure? CheckLease(MachineRecord machine, string? nonce) =>
         ActiveLease(machine) is { } lease && lease.Nonce != nonce
             ? FlyErrors.LeaseHeldForWrite(machine.Id, lease.Owner, lease.ExpiresAt)

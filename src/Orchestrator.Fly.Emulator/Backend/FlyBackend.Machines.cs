@@ -207,14 +207,9 @@ internal sealed partial class FlyBackend
     {
         lock (_sync)
         {
-            if (FindMachine(appName, machineId, out var machine) is { } failure)
+            if (FindWritableMachine(appName, machineId, nonce, out var machine) is { } failure)
             {
                 return failure;
-            }
-
-            if (CheckLease(machine, nonce) is { } leaseFailure)
-            {
-                return leaseFailure;
             }
 
             var previous = machine.State;
@@ -251,14 +246,9 @@ internal sealed partial class FlyBackend
 
         lock (_sync)
         {
-            if (FindMachine(appName, machineId, out var machine) is { } failure)
+            if (FindWritableMachine(appName, machineId, nonce, out var machine) is { } failure)
             {
                 return failure;
-            }
-
-            if (CheckLease(machine, nonce) is { } leaseFailure)
-            {
-                return leaseFailure;
             }
 
             switch (machine.State)
@@ -291,14 +281,9 @@ internal sealed partial class FlyBackend
 
         lock (_sync)
         {
-            if (FindMachine(appName, machineId, out var machine) is { } failure)
+            if (FindWritableMachine(appName, machineId, nonce, out var machine) is { } failure)
             {
                 return failure;
-            }
-
-            if (CheckLease(machine, nonce) is { } leaseFailure)
-            {
-                return leaseFailure;
             }
 
             if (machine.State is not MachineStates.Started)
@@ -316,14 +301,9 @@ internal sealed partial class FlyBackend
     {
         lock (_sync)
         {
-            if (FindMachine(appName, machineId, out var machine) is { } failure)
+            if (FindWritableMachine(appName, machineId, nonce, out var machine) is { } failure)
             {
                 return failure;
-            }
-
-            if (CheckLease(machine, nonce) is { } leaseFailure)
-            {
-                return leaseFailure;
             }
 
             if (machine.State is not MachineStates.Started)
@@ -361,14 +341,9 @@ internal sealed partial class FlyBackend
 
         lock (_sync)
         {
-            if (FindMachine(appName, machineId, out var machine) is { } failure)
+            if (FindWritableMachine(appName, machineId, nonce, out var machine) is { } failure)
             {
                 return failure;
-            }
-
-            if (CheckLease(machine, nonce) is { } leaseFailure)
-            {
-                return leaseFailure;
             }
 
             if (machine.State is not MachineStates.Started)
@@ -437,14 +412,9 @@ internal sealed partial class FlyBackend
     {
         lock (_sync)
         {
-            if (FindMachine(appName, machineId, out var machine) is { } failure)
+            if (FindWritableMachine(appName, machineId, nonce, out var machine) is { } failure)
             {
                 return failure;
-            }
-
-            if (CheckLease(machine, nonce) is { } leaseFailure)
-            {
-                return leaseFailure;
             }
 
             machine.Cordoned = cordoned;
