@@ -58,6 +58,12 @@ public sealed record MachineSettings(MachineBackend Backend, string AppName, Uri
         var token = configuration[FlyApiTokenKey] is { Length: > 0 } t ? t : configuration[FlyOptions.ApiTokenVariable];
         var backend = profile != SiloProfile.Dev && !string.IsNullOrEmpty(token) ? MachineBackend.Fly : MachineBackend.EmbeddedEmulator;
         var appName = configuration[FlyAppNameKey];
+        if (profile == SiloProfile.Fly && backend != MachineBackend.Fly)
+        {
+            // A deployed cluster quietly making machines in an in-process emulator would lose them at the next restart.
+            problems.Add(new(FlyOptions.ApiTokenVariable, "is required for the fly profile: silos on Fly create machines through the Fly Machines API (e.g. `fly tokens create org`)"));
+        }
+
         if (backend == MachineBackend.Fly && string.IsNullOrEmpty(appName))
         {
             problems.Add(new(FlyAppNameKey, $"is required when {FlyOptions.ApiTokenVariable} is set (set Fly__AppName, and Fly__OrgSlug for a new app)"));
