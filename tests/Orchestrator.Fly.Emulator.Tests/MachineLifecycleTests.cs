@@ -8,7 +8,7 @@ namespace Orchestrator.Fly.Emulator.Tests;
 public sealed class MachineLifecycleTests
 {
     private static Task<TestEmulator> StartAsync() =>
-        TestEmulator.StartAsync(o => o.TransitionDelay = TimeSpan.FromMilliseconds(300));
+        TestEmulator.StartAsync(o => o.TransitionDelay = TimeSpan.FromMilliseconds(1000));
 
     [Fact]
     public async Task ACreatedMachineGoesThroughCreatedAndStartingToStarted()
