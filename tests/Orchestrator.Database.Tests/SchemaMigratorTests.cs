@@ -45,7 +45,8 @@ public sealed class SchemaMigratorTests(PostgresDatabaseFixture fixture) : IClas
     public async Task EmptyDatabaseGetsEveryTableAndQueryKey()
     {
         var connectionString = await fixture.CreateDatabaseAsync();
-        var logger = new TestLogger<SchemaMigrator>();
+        var log = new LogCapture();
+        var logger = log.CreateLogger<SchemaMigrator>();
         var catalog = MigrationCatalog.Embedded;
 
         var result = await new SchemaMigrator(connectionString, logger, TimeProvider.System).MigrateAsync();
@@ -65,8 +66,8 @@ public sealed class SchemaMigratorTests(PostgresDatabaseFixture fixture) : IClas
         var history = await HistoryAsync(connectionString);
         Assert.Equal(catalog.Migrations.Select(m => (m.Version, m.Name, m.Checksum)), history);
 
-        Assert.Equal(catalog.Migrations.Count, logger.Messages.Count(m => m.StartsWith("Applied schema migration", StringComparison.Ordinal)));
-        Assert.Contains(logger.Messages, m => m.StartsWith("Applied schema migration 2 orleans_clustering in ", StringComparison.Ordinal));
+        Assert.Equal(catalog.Migrations.Count, log.Messages.Count(m => m.StartsWith("Applied schema migration", StringComparison.Ordinal)));
+        Assert.Contains(log.Messages, m => m.StartsWith("Applied schema migration 2 orleans_clustering in ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -75,7 +76,8 @@ public sealed class SchemaMigratorTests(PostgresDatabaseFixture fixture) : IClas
         var connectionString = await fixture.CreateDatabaseAsync();
         await NewMigrator(connectionString).MigrateAsync();
         var historyBefore = await HistoryAsync(connectionString);
-        var logger = new TestLogger<SchemaMigrator>();
+        var log = new LogCapture();
+        var logger = log.CreateLogger<SchemaMigrator>();
 
         var result = await new SchemaMigrator(connectionString, logger, TimeProvider.System).MigrateAsync();
 
@@ -83,7 +85,7 @@ public sealed class SchemaMigratorTests(PostgresDatabaseFixture fixture) : IClas
         Assert.Equal(MigrationCatalog.Embedded.LatestVersion, result.FromVersion);
         Assert.Equal(result.FromVersion, result.ToVersion);
         Assert.Equal(historyBefore, await HistoryAsync(connectionString));
-        Assert.Contains($"Database schema is up to date at version {result.ToVersion}", logger.Messages);
+        Assert.Contains($"Database schema is up to date at version {result.ToVersion}", log.Messages);
     }
 
     [Fact]

@@ -95,13 +95,8 @@ public sealed class PostgresClusterTests(PostgresDatabaseFixture database) : ICl
         Assert.Equal(0, await CountAsync(connectionString, "SELECT count(*) FROM orleansremindersTable WHERE remindername = 'probe'"));
     }
 
-    private static async Task<int> CountTicksInStorageAsync(string connectionString)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT version FROM orleansstorage WHERE graintypestring = 'probe'", connection);
-        return Convert.ToInt32(await command.ExecuteScalarAsync() ?? 0, System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static Task<long> CountTicksInStorageAsync(string connectionString) =>
+        CountAsync(connectionString, "SELECT coalesce(max(version), 0) FROM orleansstorage WHERE graintypestring = 'probe'");
 
     internal static async Task<VersionResponse> VersionAsync(HttpClient http) =>
         (await http.GetFromJsonAsync<VersionResponse>("/api/version", JsonSerializerOptions.Web))!;
