@@ -1,0 +1,140 @@
+namespace Orchestrator.Workflows;
+
+/// <summary>The type a <c>with</c> parameter must have (a string holding a <c>${{ }}</c> template fits any scalar kind).</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "The members are the type names of the definition language.")]
+public enum ParameterKind
+{
+    String = 0,
+    Integer = 1,
+    Boolean = 2,
+    Duration = 3,
+    /// <summary>A map of names to strings, e.g. environment variables.</summary>
+    StringMap = 4,
+    IntegerList = 5,
+    /// <summary>One integer or a list of them, e.g. accepted HTTP statuses.</summary>
+    IntegerOrList = 6,
+    /// <summary>A volume: <c>{ size_gb, path }</c>.</summary>
+    Volume = 7,
+    /// <summary>A map of anything, e.g. a child workflow's inputs.</summary>
+    AnyMap = 8,
+    /// <summary>A string or an integer, e.g. a version.</summary>
+    StringOrInteger = 9,
+}
+
+public sealed record ParameterSpec(string Name, ParameterKind Kind, bool Required, string Description);
+
+/// <summary>
+/// A step type: its parameters; <c>BuiltInOutputs</c>, set by every step of the type; <c>CaptureSources</c>,
+/// where declared <c>outputs</c> may capture from (empty: no declared outputs); <c>AnyOutput</c>, true when
+/// output names cannot be known statically (a child workflow's); <c>OneOf</c>, groups of parameters of
+/// which exactly one must be given.
+/// </summary>
+public sealed record StepTypeSpec(
+    string Name,
+    string Description,
+    ValueList<ParameterSpec> Parameters,
+    ValueList<string> BuiltInOutputs,
+    ValueList<OutputSource> CaptureSources,
+    bool AnyOutput,
+    ValueList<ValueList<string>> OneOf)
+{
+    public ParameterSpec? Parameter(string name) => Parameters.FirstOrDefault(p => p.Name == name);
+
+    /// <summary>Steps of this type act on one instance, so <c>${{ instance.* }}</c> is in scope.</summary>
+    public bool TargetsInstance => Parameter("instance") is not null;
+}
+
+/// <summary>The catalog of step types and their parameters: the single source for validation and the JSON Schema.</summary>
+public static class StepTypes
+{
+    public const string InstanceCreate = "instance.create";
+    public const string InstanceStart = "instance.start";
+    public const string InstanceStop = "instance.stop";
+    public const string InstanceDestroy = "instance.destroy";
+    public const string SshExec = "ssh.exec";
+    public const string HttpCheck = "http.check";
+    public const string Sleep = "sleep";
+    public const string WaitForSignal = "wait_for_signal";
+    public const string Parallel = "parallel";
+    public const string Workflow = "workflow";
+
+    private static readonly ParameterSpec s_instance = new("instance", ParameterKind.String, true, "The instance id, usually ${{ steps.<create step>.outputs.id }}.");
+
+    public static ValueList<StepTypeSpec> All { get; } = new(
+    [
+        Spec(InstanceCreate, "Creates a machine (idempotent per run, step and attempt).",
+            [
+                new("name", ParameterKind.String, true, "Machine name."),
+                new("region", ParameterKind.String, true, "Fly region, e.g. iad."),
+                new("size", ParameterKind.String, true, "Machine size, e.g. shared-cpu-1x."),
+                new("image", ParameterKind.String, false, "Container image; the orchestrator's base image when omitted."),
+                new("env", ParameterKind.StringMap, false, "Environment variables of the machine."),
+                new("volume", ParameterKind.Volume, false, "A volume { size_gb, path } created and mounted with the machine."),
+                new("public_ip", ParameterKind.Boolean, false, "Allocate a public IP address."),
+            ],
+            outputs: ["id", "name", "region", "private_ip", "public_ip"]),
+        Spec(InstanceStart, "Starts a stopped instance.", [s_instance], outputs: ["id", "state"]),
+        Spec(InstanceStop, "Stops a running instance.", [s_instance], outputs: ["id", "state"]),
+        Spec(InstanceDestroy, "Destroys an instance.",
+            [s_instance, new("keep_volume", ParameterKind.Boolean, false, "Keep the instance's volume.")],
+            outputs: ["id"]),
+        Spec(SshExec, "Runs a command or a script on an instance over SSH.",
+            [
+                s_instance,
+                new("command", ParameterKind.String, false, "One command line; interpolated values are shell-quoted."),
+                new("script", ParameterKind.String, false, "A multi-line script; interpolated values are shell-quoted."),
+                new("env", ParameterKind.StringMap, false, "Environment variables for the command."),
+                new("cwd", ParameterKind.String, false, "Working directory."),
+                new("timeout", ParameterKind.Duration, false, "Time limit for the command."),
+                new("accepted_exit_codes", ParameterKind.IntegerList, false, "Exit codes that count as success; [0] when omitted."),
+            ],
+            outputs: ["exit_code", "stdout", "stderr"],
+            sources: [OutputSource.Stdout, OutputSource.Stderr],
+            oneOf: [["command", "script"]]),
+        Spec(HttpCheck, "Polls a URL until it answers with an expected status, or times out.",
+            [
+                new("url", ParameterKind.String, true, "The URL to poll."),
+                new("expect_status", ParameterKind.IntegerOrList, false, "Expected status or statuses; 200 when omitted."),
+                new("timeout", ParameterKind.Duration, false, "Give up after this long."),
+                new("interval", ParameterKind.Duration, false, "Delay between attempts."),
+            ],
+            outputs: ["status", "body"],
+            sources: [OutputSource.Body]),
+        Spec(Sleep, "Waits durably (survives silo restarts).",
+            [new("duration", ParameterKind.Duration, true, "How long to wait, e.g. 30s or 5m.")]),
+        Spec(WaitForSignal, "Waits for a named signal (an approval or an external event) and its payload.",
+            [
+                new("name", ParameterKind.String, true, "Signal name."),
+                new("timeout", ParameterKind.Duration, false, "Fail the step when no signal arrives in time."),
+            ],
+            outputs: ["payload"]),
+        Spec(Parallel, "Runs its branches concurrently and continues when all have finished.", []),
+        Spec(Workflow, "Starts a child run of another workflow and waits for it.",
+            [
+                new("workflow", ParameterKind.String, true, "Name of the child workflow."),
+                new("version", ParameterKind.StringOrInteger, false, "Version of the child workflow; the latest when omitted."),
+                new("inputs", ParameterKind.AnyMap, false, "Inputs of the child run."),
+            ],
+            outputs: ["run_id", "status"],
+            anyOutput: true),
+    ]);
+
+    public static StepTypeSpec? Find(string name) => All.FirstOrDefault(t => t.Name == name);
+
+    private static StepTypeSpec Spec(
+        string name,
+        string description,
+        ParameterSpec[] parameters,
+        string[]? outputs = null,
+        OutputSource[]? sources = null,
+        bool anyOutput = false,
+        string[][]? oneOf = null) =>
+        new(
+            name,
+            description,
+            new(parameters),
+            new(outputs ?? []),
+            new(sources ?? []),
+            anyOutput,
+            new((oneOf ?? []).Select(static g => new ValueList<string>(g))));
+}
