@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orchestrator.Fly;
 using Orchestrator.Grains.Fly;
 using Orchestrator.Grains.Instances;
+using Orchestrator.Grains.Sessions;
+using Orchestrator.Ssh;
 
 namespace Orchestrator.Grains;
 
@@ -23,6 +25,15 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<InstanceOptions>().Bind(configuration.GetSection(InstanceOptions.SectionName));
         services.TryAddSingleton<IInstanceKeyFactory, SshKeygenInstanceKeyFactory>();
         services.AddSingleton(new InstanceSecretProtector(encryptionKey));
+
+        // One pool per silo: every session grain here shares its connection to an instance.
+        var ssh = configuration.GetSection(SshSessionOptions.SectionName);
+        services.AddOptions<SshSessionOptions>().Bind(ssh).Validate(o => o.Validate() is null, "Invalid Orchestrator:Ssh settings").ValidateOnStart();
+        services.AddOptions<SshPoolOptions>().Bind(ssh);
+        services.AddSingleton(sp => new SshConnectionPool(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshPoolOptions>>().Value,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SshConnectionPool>>(),
+            sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }

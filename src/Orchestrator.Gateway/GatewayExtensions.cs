@@ -17,12 +17,23 @@ public static class GatewayExtensions
         return services;
     }
 
+    /// <summary>The middleware the API needs, in order: problem details for failures, then WebSockets for shells.</summary>
+    public static IApplicationBuilder UseOrchestratorGateway(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        // Pings keep idle shells open through proxies (Fly's closes idle connections after 60 s).
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+        return app;
+    }
+
     /// <summary>Maps every endpoint group of the HTTP API.</summary>
     public static IEndpointRouteBuilder MapOrchestratorGateway(this IEndpointRouteBuilder routes)
     {
         routes.MapHealthEndpoints();
         routes.MapVersionEndpoints();
         routes.MapInstanceEndpoints();
+        routes.MapExecEndpoints();
         return routes;
     }
 }

@@ -53,8 +53,7 @@ public static class GatewayProgram
         builder.Services.AddOrchestratorGateway();
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseOrchestratorGateway();
         app.MapOrchestratorGateway();
         return app;
     }

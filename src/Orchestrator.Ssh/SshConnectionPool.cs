@@ -99,6 +99,28 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the connection for <paramref name="connectionKey"/> if it is not open yet and returns the server's host
+    /// key (<c>type base64</c>), so a caller can pin it, or learn that the machine is unreachable, before running anything.
+    /// </summary>
+    /// <exception cref="SshHostKeyMismatchException">The server's host key is not the pinned one.</exception>
+    public async Task<string> ConnectAsync(string connectionKey, SshTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionKey);
+        ArgumentNullException.ThrowIfNull(target);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var entry = Enter(connectionKey);
+        try
+        {
+            var connection = await GetConnectionAsync(connectionKey, entry, target, null, cancellationToken).ConfigureAwait(false);
+            return connection.HostKey;
+        }
+        finally
+        {
+            Leave(entry);
+        }
+    }
+
     /// <summary>Opens an interactive <c>xterm-256color</c> PTY shell; it holds one channel slot until disposed.</summary>
     public async Task<ISshShell> OpenShellAsync(string connectionKey, SshTarget target, int columns, int rows, CancellationToken cancellationToken)
     {

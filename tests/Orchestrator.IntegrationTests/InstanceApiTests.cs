@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -224,20 +223,5 @@ public sealed class InstanceApiTests(PostgresDatabaseFixture database) : IClassF
         }
 
         return rows;
-    }
-
-    /// <summary>The real ssh-keygen factory, keeping each private key so that the test can look for it in the database.</summary>
-    private sealed class RecordingKeyFactory : IInstanceKeyFactory
-    {
-        private readonly SshKeygenInstanceKeyFactory _inner = new();
-
-        public ConcurrentBag<string> PrivateKeys { get; } = [];
-
-        public async Task<InstanceKeyPair> CreateAsync(string comment, CancellationToken cancellationToken)
-        {
-            var pair = await _inner.CreateAsync(comment, cancellationToken);
-            PrivateKeys.Add(Encoding.UTF8.GetString(pair.PrivateKey));
-            return pair with { PrivateKey = pair.PrivateKey.ToArray() };
-        }
     }
 }

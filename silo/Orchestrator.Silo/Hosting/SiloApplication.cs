@@ -77,8 +77,7 @@ public static partial class SiloApplication
         }
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseOrchestratorGateway();
         app.MapOrchestratorGateway();
         app.MapOrleansDashboard("/dashboard");
         return app;

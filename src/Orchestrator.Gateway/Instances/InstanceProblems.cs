@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Grains.Instances;
+using Orchestrator.Grains.Sessions;
 
 namespace Orchestrator.Gateway.Instances;
 
@@ -15,6 +16,9 @@ public static class InstanceProblems
     public const string FlyValidation = TypeBase + "fly-validation";
     public const string RateLimited = TypeBase + "fly-rate-limited";
     public const string Unavailable = TypeBase + "fly-unavailable";
+    public const string SshUnreachable = TypeBase + "ssh-unreachable";
+    public const string SshHostKeyMismatch = TypeBase + "ssh-host-key-mismatch";
+    public const string SshAuthenticationFailed = TypeBase + "ssh-authentication-failed";
 
     public static IResult Invalid(string field, string problem) =>
         TypedResults.Problem(
@@ -32,6 +36,7 @@ public static class InstanceProblems
         InstanceDestroyedException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance was destroyed", type: Destroyed),
         InstanceConflictException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance is in another state", type: Conflict),
         InstanceProviderException ex => FromProvider(ex),
+        InstanceUnreachableException ex => FromUnreachable(ex),
         _ => null,
     };
 
@@ -51,6 +56,22 @@ public static class InstanceProblems
             title: title,
             type: type,
             extensions: new Dictionary<string, object?> { ["fly_message"] = ex.FlyMessage, ["fly_status"] = ex.StatusCode });
+    }
+
+    private static ProblemHttpResult FromUnreachable(InstanceUnreachableException ex)
+    {
+        var (type, title) = ex.Reason switch
+        {
+            UnreachableReasons.HostKeyMismatch => (SshHostKeyMismatch, "The machine's SSH host key is not the pinned one"),
+            UnreachableReasons.AuthenticationFailed => (SshAuthenticationFailed, "The machine refused the instance's SSH key"),
+            _ => (SshUnreachable, "The machine could not be reached over SSH"),
+        };
+        return TypedResults.Problem(
+            ex.Message,
+            statusCode: StatusCodes.Status502BadGateway,
+            title: title,
+            type: type,
+            extensions: new Dictionary<string, object?> { ["reason"] = ex.Reason });
     }
 
     private static string TrimField(string message, string field) =>
