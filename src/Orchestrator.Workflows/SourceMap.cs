@@ -7,8 +7,14 @@ namespace Orchestrator.Workflows;
 public sealed class SourceMap
 {
     private readonly Dictionary<string, SourceLocation> _locations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SourceLocation> _keys = new(StringComparer.Ordinal);
 
     internal void Add(string path, SourceLocation location) => _locations.TryAdd(path, location);
+
+    internal void AddKey(string path, SourceLocation location) => _keys.TryAdd(path, location);
+
+    /// <summary>Where the key of the field at <paramref name="path"/> was written (for "unknown name" errors), else <see cref="Find"/>.</summary>
+    public SourceLocation FindKey(string path) => _keys.TryGetValue(path, out var location) ? location : Find(path);
 
     /// <summary>The location of <paramref name="path"/>, or of its nearest recorded ancestor (a missing field is reported where its parent is).</summary>
     public SourceLocation Find(string path)

@@ -670,7 +670,8 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
 
     private void Error(string code, string path, string message)
     {
-        var location = map.Find(path);
+        // Unknown names are reported where the name is written, everything else where the value is.
+        var location = code == WorkflowErrorCodes.UnknownParameter ? map.FindKey(path) : map.Find(path);
         _errors.Add(new WorkflowError(code, path, location.Line, location.Column, message));
     }
 

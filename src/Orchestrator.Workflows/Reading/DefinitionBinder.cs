@@ -366,7 +366,11 @@ internal sealed class DefinitionBinder(ErrorSink errors, SourceMap map)
             DocScalar scalar => scalar.Value,
             DocSequence sequence => new ListValue(new ValueList<WorkflowValue>(sequence.Items.Select((item, i) => ToValue(item, SourceMap.Index(path, i))))),
             DocMapping mapping => new MapValue(new ValueDictionary<WorkflowValue>(
-                mapping.Entries.Select(e => KeyValuePair.Create(e.Key.Text, ToValue(e.Value, SourceMap.Child(path, e.Key.Text)))))),
+                mapping.Entries.Select(e =>
+                {
+                    map.AddKey(SourceMap.Child(path, e.Key.Text), e.Key.Location);
+                    return KeyValuePair.Create(e.Key.Text, ToValue(e.Value, SourceMap.Child(path, e.Key.Text)));
+                }))),
             _ => WorkflowValue.Null,
         };
     }
