@@ -162,6 +162,14 @@ public sealed class ExpressionParser
                     segments.Add(Expect(TokenKind.Identifier, "a name after '.'").Text);
                 }
 
+                if (Peek.Kind == TokenKind.LeftParen)
+                {
+                    throw new ExpressionSyntaxException(
+                        $"'{string.Join('.', segments)}' cannot be called; the functions are {string.Join(", ", ExpressionFunctions.Arity.Keys.Select(static k => k + "()"))}.",
+                        token.Position,
+                        WorkflowErrorCodes.UnknownFunction);
+                }
+
                 return new ReferenceExpression(new ValueList<string>(segments), token.Position);
             default:
                 throw Unexpected(token, "a value: a reference such as inputs.name, a 'string', a number, true, false, null, a function call or '('");

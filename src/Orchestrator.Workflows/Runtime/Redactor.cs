@@ -2,7 +2,7 @@ namespace Orchestrator.Workflows.Runtime;
 
 /// <summary>
 /// Replaces every secret value with <c>***</c> in text bound for events and logs. It also hides the
-/// shell-quoted spelling of each secret, because rendered commands carry secrets in that form.
+/// shell-quoted spelling of each secret (<c>'</c> written <c>'\''</c>), because rendered commands carry secrets in that form.
 /// </summary>
 public sealed class Redactor
 {
@@ -17,7 +17,7 @@ public sealed class Redactor
         // Empty values are skipped: masking "" would insert *** between every character.
         _values = [.. secretValues
             .Where(static v => v.Length > 0)
-            .SelectMany(static v => v.Contains('\0', StringComparison.Ordinal) ? [v] : new[] { v, ShellQuoting.Quote(v), ShellQuoting.Quote(v)[1..^1] })
+            .SelectMany(static v => v.Contains('\0', StringComparison.Ordinal) ? [v] : new[] { v, ShellQuoting.Quote(v)[1..^1] })
             .Distinct(StringComparer.Ordinal)
             .OrderByDescending(static v => v.Length)];
     }
