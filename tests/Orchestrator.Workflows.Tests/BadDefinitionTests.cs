@@ -41,7 +41,11 @@ public sealed class BadDefinitionTests
                 uses: sleep
                 uses: sleep
                 with: { duration: 1s }
-            """, WorkflowErrorCodes.DuplicateKey, 5, 5, "uses"),
+            """, WorkflowErrorCodes.DuplicateKey, 5, 5, "steps[0].uses"),
+        new("json duplicate property", WorkflowFormat.Json, """
+            {"name": "x", "name": "y",
+             "steps": [{"id": "a", "uses": "sleep", "with": {"duration": "1s"}}]}
+            """, WorkflowErrorCodes.DuplicateKey, 1, 15, "name"),
         new("json trailing comma", WorkflowFormat.Json, """
             {
               "name": "x",
@@ -378,6 +382,30 @@ public sealed class BadDefinitionTests
                 uses: ssh.exec
                 with: { instance: i-1, command: "echo ${{ env.HOME }}" }
             """, WorkflowErrorCodes.UnknownReference, 5, 37, "steps[0].with.command"),
+        new("instance used to name the instance itself", WorkflowFormat.Yaml, """
+            name: x
+            steps:
+              - id: run
+                uses: ssh.exec
+                with: { instance: "${{ instance.id }}", command: ls }
+            """, WorkflowErrorCodes.InstanceNotInScope, 5, 23, "steps[0].with.instance"),
+        new("workflow output reads an unknown step", WorkflowFormat.Yaml, """
+            name: x
+            steps:
+              - id: a
+                uses: sleep
+                with: { duration: 1s }
+            outputs:
+              url: http://${{ steps.web.outputs.url }}
+            """, WorkflowErrorCodes.UnknownStep, 7, 8, "outputs.url"),
+        new("yes is not a boolean", WorkflowFormat.Yaml, """
+            name: x
+            steps:
+              - id: a
+                uses: sleep
+                with: { duration: 1s }
+                continue_on_error: yes
+            """, WorkflowErrorCodes.WrongType, 6, 24, "steps[0].continue_on_error"),
         // --- expressions and templates ---
         new("condition ends early", WorkflowFormat.Yaml, """
             name: x

@@ -2,7 +2,7 @@ namespace Orchestrator.Workflows.Tests;
 
 public sealed class ReaderTests
 {
-    private const string Yaml = """
+    internal const string Yaml = """
         # Every field of the language, once.
         name: full-example
         description: Exercises every field.
@@ -76,7 +76,7 @@ public sealed class ReaderTests
           child_run: ${{ steps.child.outputs.run_id }}
         """;
 
-    private const string Json = """
+    internal const string Json = """
         {
           "name": "full-example",
           "description": "Exercises every field.",

@@ -31,7 +31,9 @@ internal sealed class DefinitionBinder(ErrorSink errors, SourceMap map)
         var steps = fields.TryGetValue("steps", out var stepsNode) ? BindSteps(stepsNode, "steps") : new ValueList<StepDefinition>([]);
         var @finally = fields.TryGetValue("finally", out var finallyNode) ? BindSteps(finallyNode, "finally") : new ValueList<StepDefinition>([]);
         var outputs = new List<KeyValuePair<string, string>>();
-        if (fields.TryGetValue("outputs", out var outputsNode) && Expect<DocMapping>(outputsNode, "outputs", "a mapping of output names to values") is { } outputsMap)
+        if (fields.TryGetValue("outputs", out var outputsNode)
+            && Expect<DocMapping>(outputsNode, "outputs", "a mapping of output names to values") is { } outputsMap
+            && CheckDuplicateKeys(outputsMap, "outputs"))
         {
             foreach (var (key, value) in outputsMap.Entries)
             {
@@ -50,7 +52,8 @@ internal sealed class DefinitionBinder(ErrorSink errors, SourceMap map)
     private ValueDictionary<InputDefinition> BindInputs(DocNode node)
     {
         var result = new List<KeyValuePair<string, InputDefinition>>();
-        if (Expect<DocMapping>(node, "inputs", "a mapping of input names to { type, default, required, description, secret }") is not { } inputs)
+        if (Expect<DocMapping>(node, "inputs", "a mapping of input names to { type, default, required, description, secret }") is not { } inputs
+            || !CheckDuplicateKeys(inputs, "inputs"))
         {
             return new ValueDictionary<InputDefinition>(result);
         }
@@ -159,7 +162,8 @@ internal sealed class DefinitionBinder(ErrorSink errors, SourceMap map)
     private ValueDictionary<OutputCapture> BindOutputs(DocNode node, string path)
     {
         var result = new List<KeyValuePair<string, OutputCapture>>();
-        if (Expect<DocMapping>(node, path, "a mapping of output names to captures such as stdout or { json: $.id }") is not { } outputs)
+        if (Expect<DocMapping>(node, path, "a mapping of output names to captures such as stdout or { json: $.id }") is not { } outputs
+            || !CheckDuplicateKeys(outputs, path))
         {
             return new ValueDictionary<OutputCapture>(result);
         }
@@ -292,6 +296,7 @@ internal sealed class DefinitionBinder(ErrorSink errors, SourceMap map)
 
     private Dictionary<string, DocNode> Fields(DocMapping mapping, string path, string[] allowed, string what)
     {
+        CheckDuplicateKeys(mapping, path);
         var fields = new Dictionary<string, DocNode>(StringComparer.Ordinal);
         foreach (var (key, value) in mapping.Entries)
         {
@@ -365,7 +370,7 @@ internal sealed class DefinitionBinder(ErrorSink errors, SourceMap map)
         {
             DocScalar scalar => scalar.Value,
             DocSequence sequence => new ListValue(new ValueList<WorkflowValue>(sequence.Items.Select((item, i) => ToValue(item, SourceMap.Index(path, i))))),
-            DocMapping mapping => new MapValue(new ValueDictionary<WorkflowValue>(
+            DocMapping mapping when CheckDuplicateKeys(mapping, path) => new MapValue(new ValueDictionary<WorkflowValue>(
                 mapping.Entries.Select(e =>
                 {
                     map.AddKey(SourceMap.Child(path, e.Key.Text), e.Key.Location);
@@ -373,6 +378,25 @@ internal sealed class DefinitionBinder(ErrorSink errors, SourceMap map)
                 }))),
             _ => WorkflowValue.Null,
         };
+    }
+
+    /// <summary>
+    /// Reports keys written twice in one mapping: YAML forbids them, and in JSON the last one would
+    /// silently win elsewhere. Always true, so it can sit in a condition that goes on binding.
+    /// </summary>
+    private bool CheckDuplicateKeys(DocMapping mapping, string path)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, _) in mapping.Entries)
+        {
+            if (!seen.Add(key.Text))
+            {
+                errors.Add(WorkflowErrorCodes.DuplicateKey, SourceMap.Child(path, key.Text), key.Location,
+                    $"The key '{key.Text}' is written twice in the same mapping; keep one.");
+            }
+        }
+
+        return true;
     }
 
     private T Invalid<T>(string code, string path, DocNode node, string message, T fallback)

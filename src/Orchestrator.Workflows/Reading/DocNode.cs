@@ -44,17 +44,4 @@ internal sealed class ErrorSink
 
     public void Add(string code, string path, SourceLocation location, string message) =>
         _errors.Add(new WorkflowError(code, path, location.Line, location.Column, message));
-
-    /// <summary>Both readers reject duplicate keys: in YAML the spec forbids them, in JSON the second silently wins elsewhere.</summary>
-    public void CheckDuplicateKeys(IReadOnlyList<KeyValuePair<DocScalar, DocNode>> entries)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (key, _) in entries)
-        {
-            if (!seen.Add(key.Text))
-            {
-                Add(WorkflowErrorCodes.DuplicateKey, key.Text, key.Location, $"The key '{key.Text}' appears twice in the same mapping; keep one.");
-            }
-        }
-    }
 }

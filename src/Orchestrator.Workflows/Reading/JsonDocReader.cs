@@ -60,7 +60,9 @@ internal sealed class JsonDocReader
                 cut = message.IndexOf(" Path:", StringComparison.Ordinal);
             }
 
-            _errors.Add(WorkflowErrorCodes.JsonSyntax, "", new SourceLocation(line, column), $"JSON syntax error: {(cut > 0 ? message[..cut] : message).TrimEnd('.')}.");
+            // The runtime's advice to change reader options is meant for programmers, not for authors.
+            var reason = (cut > 0 ? message[..cut] : message).Replace(" Change the reader options.", "", StringComparison.Ordinal).TrimEnd('.');
+            _errors.Add(WorkflowErrorCodes.JsonSyntax, "", new SourceLocation(line, column), $"JSON syntax error: {reason}.");
             return null;
         }
     }
@@ -80,7 +82,6 @@ internal sealed class JsonDocReader
                     entries.Add(KeyValuePair.Create(key, ReadValue(ref reader)));
                 }
 
-                _errors.CheckDuplicateKeys(entries);
                 return new DocMapping(entries, location);
             case JsonTokenType.StartArray:
                 var items = new List<DocNode>();

@@ -79,7 +79,6 @@ internal static partial class YamlDocReader
                 }
             }
 
-            errors.CheckDuplicateKeys(entries);
             node = new DocMapping(entries, At(mappingStart.Start));
             anchor = mappingStart.Anchor.IsEmpty ? "" : mappingStart.Anchor.Value;
         }

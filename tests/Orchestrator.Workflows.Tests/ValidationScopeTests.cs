@@ -1,0 +1,106 @@
+namespace Orchestrator.Workflows.Tests;
+
+/// <summary>What each place in a definition may read: the rules that decide forward, sibling and finally references.</summary>
+public sealed class ValidationScopeTests
+{
+    [Fact]
+    public void Branches_read_earlier_steps_later_steps_read_branches_and_finally_reads_everything()
+    {
+        var result = WorkflowDefinitionReader.Read("""
+            name: scopes
+            inputs:
+              dir: { type: string, default: /tmp }
+            steps:
+              - id: box
+                uses: instance.create
+                with: { name: b, region: iad, size: shared-cpu-1x }
+              - id: fan
+                uses: parallel
+                branches:
+                  - - id: left
+                      uses: ssh.exec
+                      with: { instance: "${{ steps.box.outputs.id }}", command: "ls ${{ inputs.dir }}" }
+                    - id: left2
+                      uses: ssh.exec
+                      with: { instance: "${{ steps.box.outputs.id }}", command: "echo ${{ steps.left.outputs.stdout }}" }
+                  - - id: right
+                      uses: ssh.exec
+                      with: { instance: "${{ steps.box.outputs.id }}", command: "echo ${{ instance.private_ip }} ${{ run.id }}" }
+              - id: join
+                uses: ssh.exec
+                if: steps.left.outputs.exit_code == 0 && steps.right.status == 'succeeded'
+                with: { instance: "${{ steps.box.outputs.id }}", command: "echo ${{ steps.left2.outputs.stdout }} ${{ steps.right.outputs.stdout }}" }
+            finally:
+              - id: report
+                uses: ssh.exec
+                if: always()
+                with: { instance: "${{ steps.box.outputs.id }}", command: "echo ${{ steps.join.outputs.stdout }} ${{ steps.left.outputs.stderr }}", env: { T: "${{ secrets.TOKEN }}" } }
+              - id: cleanup
+                uses: instance.destroy
+                with: { instance: "${{ steps.box.outputs.id }}" }
+            outputs:
+              joined: ${{ steps.join.outputs.stdout }}
+            """, WorkflowFormat.Yaml);
+
+        Assert.Empty(result.Errors);
+        Assert.True(result.IsValid);
+    }
+
+    [Fact]
+    public void A_branch_cannot_read_the_parallel_step_that_contains_it()
+    {
+        var result = WorkflowDefinitionReader.Read("""
+            name: x
+            steps:
+              - id: fan
+                uses: parallel
+                branches:
+                  - - id: inner
+                      uses: sleep
+                      if: steps.fan.status == 'running'
+                      with: { duration: 1s }
+            """, WorkflowFormat.Yaml);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal((WorkflowErrorCodes.ForwardReference, "steps[0].branches[0][0].if", 8, 15), (error.Code, error.Path, error.Line, error.Column));
+    }
+
+    [Fact]
+    public void A_three_step_cycle_names_every_step_in_the_loop()
+    {
+        var result = WorkflowDefinitionReader.Read("""
+            name: x
+            steps:
+              - id: a
+                uses: ssh.exec
+                with: { instance: i, command: "echo ${{ steps.c.outputs.stdout }}" }
+              - id: b
+                uses: ssh.exec
+                with: { instance: i, command: "echo ${{ steps.a.outputs.stdout }}" }
+              - id: c
+                uses: ssh.exec
+                with: { instance: i, command: "echo ${{ steps.b.outputs.stdout }}" }
+            """, WorkflowFormat.Yaml);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(WorkflowErrorCodes.Cycle, error.Code);
+        Assert.Contains("a -> c -> b -> a", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Workflow_step_outputs_are_not_checked_because_the_child_decides_them()
+    {
+        var result = WorkflowDefinitionReader.Read("""
+            name: x
+            steps:
+              - id: child
+                uses: workflow
+                with: { workflow: repo-preview, inputs: { repo_url: "https://example.com/r.git" } }
+              - id: use
+                uses: http.check
+                with: { url: "${{ steps.child.outputs.preview_url }}" }
+            """, WorkflowFormat.Yaml);
+
+        Assert.Empty(result.Errors);
+    }
+}
