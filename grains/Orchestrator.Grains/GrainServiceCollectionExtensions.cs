@@ -28,7 +28,8 @@ public static class GrainServiceCollectionExtensions
 
         // One pool per silo: every session grain here shares its connection to an instance.
         var ssh = configuration.GetSection(SshSessionOptions.SectionName);
-        services.AddOptions<SshSessionOptions>().Bind(ssh).Validate(o => o.Validate() is null, "Invalid Orchestrator:Ssh settings").ValidateOnStart();
+        services.AddOptions<SshSessionOptions>().Bind(ssh).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SshSessionOptions>, SshSessionOptionsValidator>();
         services.AddOptions<SshPoolOptions>().Bind(ssh);
         services.AddSingleton(sp => new SshConnectionPool(
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshPoolOptions>>().Value,

@@ -48,4 +48,17 @@ public sealed class MachineSettingsTests
 
         Assert.Contains("Orchestrator:Secrets:EncryptionKey must be exactly 32 bytes in base64", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Orchestrator:Ssh:Port", "70000", "Orchestrator:Ssh:Port must be from 1 to 65535")]
+    [InlineData("Orchestrator:Ssh:MaxChannelsPerConnection", "0", "Orchestrator:Ssh:MaxChannelsPerConnection must be at least 1")]
+    [InlineData("Orchestrator:Ssh:ConnectTimeout", "00:00:00", "Orchestrator:Ssh:ConnectTimeout must be a positive duration")]
+    [InlineData("Orchestrator:Ssh:UserName", " ", "Orchestrator:Ssh:UserName must not be empty")]
+    [InlineData("Orchestrator:Ssh:Port", "ssh", "Orchestrator:Ssh has a value of the wrong type")]
+    public void BadSshSettingsAreNamed(string key, string value, string expected)
+    {
+        var error = Assert.Throws<StartupFailureException>(() => Read(SiloProfile.Postgres, (MachineSettings.EncryptionKeyKey, Key), (key, value)));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
 }

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Orchestrator.Fly;
 using Orchestrator.Gateway.Hosting;
+using Orchestrator.Grains.Sessions;
+using Orchestrator.Ssh;
 
 namespace Orchestrator.Silo.Hosting;
 
@@ -69,6 +71,7 @@ public sealed record MachineSettings(MachineBackend Backend, string AppName, Uri
             problems.Add(new(FlyAppNameKey, $"is required when {FlyOptions.ApiTokenVariable} is set (set Fly__AppName, and Fly__OrgSlug for a new app)"));
         }
 
+        ReadSshSettings(configuration, problems);
         if (problems.Count > 0)
         {
             throw StartupFailureException.FromProblems(problems);
@@ -76,6 +79,26 @@ public sealed record MachineSettings(MachineBackend Backend, string AppName, Uri
 
         var emulatorUrl = backend == MachineBackend.EmbeddedEmulator ? new Uri($"http://127.0.0.1:{FreeLoopbackPort()}/") : null;
         return new MachineSettings(backend, appName ?? DefaultAppName, emulatorUrl, key!, keySource, dataDirectory);
+    }
+
+    /// <summary>The SSH settings are checked here, with the others, so that a bad one is named on the one error line.</summary>
+    private static void ReadSshSettings(IConfiguration configuration, List<ConfigurationProblem> problems)
+    {
+        var section = configuration.GetSection(SshSessionOptions.SectionName);
+        var session = new SshSessionOptions();
+        var pool = new SshPoolOptions();
+        try
+        {
+            section.Bind(session);
+            section.Bind(pool);
+        }
+        catch (InvalidOperationException ex)
+        {
+            problems.Add(new(SshSessionOptions.SectionName, $"has a value of the wrong type ({ex.InnerException?.Message ?? ex.Message})"));
+            return;
+        }
+
+        problems.AddRange(session.Validate(pool).Select(p => new ConfigurationProblem(p.Key, p.Problem)));
     }
 
     /// <summary>$XDG_DATA_HOME/orchestrator, else ~/.local/share/orchestrator: never a directory of the repository.</summary>

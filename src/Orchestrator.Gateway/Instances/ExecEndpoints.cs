@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Sessions;
 
@@ -508,5 +509,10 @@ public static class ExecEndpoints
     }
 
     /// <summary>A shell control message: <c>resize</c> from the client; <c>exit</c> and <c>error</c> to it.</summary>
-    internal sealed record ShellControl(string Type, int? Cols = null, int? Rows = null, int? ExitCode = null, string? Detail = null);
+    internal sealed record ShellControl(
+        string Type,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Cols = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Rows = null,
+        int? ExitCode = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null);
 }
