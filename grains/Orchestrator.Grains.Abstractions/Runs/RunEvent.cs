@@ -5,8 +5,12 @@ namespace Orchestrator.Grains.Runs;
 /// <see cref="Data"/> is a JSON object (text) whose fields depend on <see cref="Kind"/>.
 /// </summary>
 /// <param name="RunKey">The run's grain key, <c>{tenant}/{runId}</c>.</param>
+/// <param name="Sequence">Position in the run's log, from 1.</param>
+/// <param name="At">When it happened.</param>
+/// <param name="Kind">One of <see cref="RunEventKinds"/>.</param>
 /// <param name="StepId">The step the event is about (null for run-level events).</param>
 /// <param name="Attempt">The step's attempt, from 1 (0 for run-level events).</param>
+/// <param name="Data">A JSON object, never null (<c>{}</c> when there is nothing to say).</param>
 [GenerateSerializer, Immutable, Alias("orchestrator.RunEvent")]
 public sealed record RunEvent(
     [property: Id(0)] string RunKey,
