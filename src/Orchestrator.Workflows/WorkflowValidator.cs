@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 using Orchestrator.Workflows.Expressions;
 using Orchestrator.Workflows.Runtime;
@@ -23,7 +24,7 @@ public static class WorkflowValidator
 internal sealed partial class ValidationPass(WorkflowDefinition definition, SourceMap map)
 {
     /// <summary>Parameters that may carry secrets: they reach the machine without being echoed in names or URLs.</summary>
-    private static readonly HashSet<string> s_secretParameters = new(StringComparer.Ordinal) { "command", "script", "env", "inputs" };
+    private static readonly FrozenSet<string> s_secretParameters = FrozenSet.Create(StringComparer.Ordinal, "command", "script", "env", "inputs");
 
     private static readonly string[] s_instanceFields = ["id", "name", "region", "private_ip", "public_ip"];
     private static readonly string[] s_runFields = ["id", "workflow"];

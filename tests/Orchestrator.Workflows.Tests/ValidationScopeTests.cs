@@ -104,3 +104,42 @@ public sealed class ValidationScopeTests
         Assert.Empty(result.Errors);
     }
 }
+
+/// <summary>Hostile documents are refused with an error instead of exhausting the stack.</summary>
+public sealed class HostileDocumentTests
+{
+    [Fact]
+    public void Deeply_nested_yaml_is_a_syntax_error()
+    {
+        var yaml = "name: x\nsteps: " + new string('[', 10_000) + new string(']', 10_000) + "\n";
+
+        var error = Assert.Single(WorkflowDefinitionReader.Read(yaml, WorkflowFormat.Yaml).Errors);
+
+        Assert.Equal(WorkflowErrorCodes.YamlSyntax, error.Code);
+        Assert.Equal(2, error.Line);
+        Assert.Contains("deeper than 128", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deeply_nested_json_is_a_syntax_error()
+    {
+        var json = "{\"name\": \"x\", \"steps\": " + new string('[', 10_000) + new string(']', 10_000) + "}";
+
+        var error = Assert.Single(WorkflowDefinitionReader.Read(json, WorkflowFormat.Json).Errors);
+
+        Assert.Equal((WorkflowErrorCodes.JsonSyntax, 1), (error.Code, error.Line));
+    }
+
+    [Theory]
+    [InlineData('(')]
+    [InlineData('!')]
+    public void Deeply_nested_condition_is_an_expression_error(char opener)
+    {
+        var condition = new string(opener, 50_000) + "true" + (opener == '(' ? new string(')', 50_000) : "");
+        var yaml = $"name: x\nsteps:\n  - id: a\n    uses: sleep\n    if: \"{condition}\"\n    with: {{ duration: 1s }}\n";
+
+        var error = Assert.Single(WorkflowDefinitionReader.Read(yaml, WorkflowFormat.Yaml).Errors);
+
+        Assert.Equal((WorkflowErrorCodes.ExpressionSyntax, "steps[0].if", 5, 9), (error.Code, error.Path, error.Line, error.Column));
+    }
+}

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace Orchestrator.Workflows.Expressions;
 
 /// <summary>
@@ -44,7 +46,10 @@ public static class ExpressionFunctions
     public const string Cancelled = "cancelled";
     public const string Always = "always";
 
-    public static IReadOnlyDictionary<string, int> Arity { get; } = new Dictionary<string, int>(StringComparer.Ordinal)
+    /// <summary>The function names in documentation order (for messages).</summary>
+    public static ValueList<string> Names { get; } = new([Contains, StartsWith, Success, Failure, Cancelled, Always]);
+
+    public static FrozenDictionary<string, int> Arity { get; } = new Dictionary<string, int>(StringComparer.Ordinal)
     {
         [Contains] = 2,
         [StartsWith] = 2,
@@ -52,7 +57,7 @@ public static class ExpressionFunctions
         [Failure] = 0,
         [Cancelled] = 0,
         [Always] = 0,
-    };
+    }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Status functions: an <c>if</c> that uses one decides itself whether to run after a failure.</summary>
     public static bool IsStatusFunction(string name) => name is Success or Failure or Cancelled or Always;

@@ -11,8 +11,12 @@ namespace Orchestrator.Workflows.Expressions;
 public sealed class ExpressionParser
 {
     private readonly string _text;
+    // Parentheses and '!' recurse; a bound keeps a hostile condition from exhausting the stack.
+    private const int MaxDepth = 64;
+
     private readonly List<Token> _tokens;
     private int _next;
+    private int _depth;
 
     private ExpressionParser(string text, int start, int end)
     {
@@ -113,13 +117,25 @@ public sealed class ExpressionParser
 
     private Expression ParseUnary()
     {
-        if (Peek.Kind == TokenKind.Not)
+        if (++_depth > MaxDepth)
         {
-            var position = _tokens[_next++].Position;
-            return new NotExpression(ParseUnary(), position);
+            throw new ExpressionSyntaxException($"The expression nests deeper than {MaxDepth} levels of '(' and '!'.", Peek.Position);
         }
 
-        return ParsePrimary();
+        try
+        {
+            if (Peek.Kind == TokenKind.Not)
+            {
+                var position = _tokens[_next++].Position;
+                return new NotExpression(ParseUnary(), position);
+            }
+
+            return ParsePrimary();
+        }
+        finally
+        {
+            _depth--;
+        }
     }
 
     private Expression ParsePrimary()
@@ -165,7 +181,7 @@ public sealed class ExpressionParser
                 if (Peek.Kind == TokenKind.LeftParen)
                 {
                     throw new ExpressionSyntaxException(
-                        $"'{string.Join('.', segments)}' cannot be called; the functions are {string.Join(", ", ExpressionFunctions.Arity.Keys.Select(static k => k + "()"))}.",
+                        $"'{string.Join('.', segments)}' cannot be called; the functions are {string.Join(", ", ExpressionFunctions.Names.Select(static k => k + "()"))}.",
                         token.Position,
                         WorkflowErrorCodes.UnknownFunction);
                 }
@@ -181,7 +197,7 @@ public sealed class ExpressionParser
         if (!ExpressionFunctions.Arity.TryGetValue(name.Text, out var arity))
         {
             throw new ExpressionSyntaxException(
-                $"Unknown function '{name.Text}'; the functions are {string.Join(", ", ExpressionFunctions.Arity.Keys.Select(static k => k + "()"))}.",
+                $"Unknown function '{name.Text}'; the functions are {string.Join(", ", ExpressionFunctions.Names.Select(static k => k + "()"))}.",
                 name.Position,
                 WorkflowErrorCodes.UnknownFunction);
         }

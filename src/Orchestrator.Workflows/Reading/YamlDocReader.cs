@@ -11,6 +11,10 @@ namespace Orchestrator.Workflows.Reading;
 /// </summary>
 internal static partial class YamlDocReader
 {
+    // Same limit as the JSON reader: definitions are shallow, and the recursion below must not
+    // let a hostile document exhaust the stack (a stack overflow cannot be caught).
+    private const int MaxDepth = 128;
+
     public static DocNode? Read(string text, ErrorSink errors)
     {
         var anchors = new Dictionary<string, DocNode>(StringComparer.Ordinal);
@@ -25,7 +29,7 @@ internal static partial class YamlDocReader
             }
 
             parser.Consume<DocumentStart>();
-            var root = ReadNode(parser, anchors, errors);
+            var root = ReadNode(parser, anchors, errors, 1);
             parser.Consume<DocumentEnd>();
             if (parser.Accept<DocumentStart>(out var second))
             {
@@ -41,8 +45,14 @@ internal static partial class YamlDocReader
         }
     }
 
-    private static DocNode ReadNode(IParser parser, Dictionary<string, DocNode> anchors, ErrorSink errors)
+    private static DocNode ReadNode(IParser parser, Dictionary<string, DocNode> anchors, ErrorSink errors, int depth)
     {
+        if (depth > MaxDepth)
+        {
+            var current = parser.Current!;
+            throw new YamlException(current.Start, current.End, $"The document nests deeper than {MaxDepth} levels");
+        }
+
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
             if (anchors.TryGetValue(alias.Value.Value, out var target))
@@ -67,8 +77,8 @@ internal static partial class YamlDocReader
             var entries = new List<KeyValuePair<DocScalar, DocNode>>();
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var key = ReadNode(parser, anchors, errors);
-                var value = ReadNode(parser, anchors, errors);
+                var key = ReadNode(parser, anchors, errors, depth + 1);
+                var value = ReadNode(parser, anchors, errors, depth + 1);
                 if (key is DocScalar keyScalar)
                 {
                     entries.Add(KeyValuePair.Create(keyScalar, value));
@@ -88,7 +98,7 @@ internal static partial class YamlDocReader
             var items = new List<DocNode>();
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                items.Add(ReadNode(parser, anchors, errors));
+                items.Add(ReadNode(parser, anchors, errors, depth + 1));
             }
 
             node = new DocSequence(items, At(sequenceStart.Start));

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using Orchestrator.Workflows.Expressions;
 
@@ -19,7 +20,7 @@ public enum TemplateMode
 public static class TemplateRenderer
 {
     /// <summary>The <c>ssh.exec</c> parameters that are shell text (rendered in <see cref="TemplateMode.Shell"/>).</summary>
-    public static IReadOnlySet<string> ShellParameters { get; } = new HashSet<string>(StringComparer.Ordinal) { "command", "script" };
+    public static FrozenSet<string> ShellParameters { get; } = FrozenSet.Create(StringComparer.Ordinal, "command", "script");
 
     /// <exception cref="ExpressionSyntaxException">The template is invalid (validation reports this before a run starts).</exception>
     public static string Render(string text, ExpressionContext context, TemplateMode mode = TemplateMode.Plain)
