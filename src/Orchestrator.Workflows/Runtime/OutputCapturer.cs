@@ -10,6 +10,27 @@ public static class OutputCapturer
     // Captures run on untrusted command output: bound the regex engine's time.
     private static readonly TimeSpan s_regexTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Every output of a finished step: the built-in ones the runner passes in <paramref name="builtIn"/>
+    /// (e.g. exit_code, stdout, stderr) and each declared capture applied to its source text.
+    /// </summary>
+    public static IReadOnlyDictionary<string, WorkflowValue> CaptureAll(
+        StepDefinition step,
+        IReadOnlyDictionary<OutputSource, string> sources,
+        IReadOnlyDictionary<string, WorkflowValue> builtIn)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(builtIn);
+        var outputs = new Dictionary<string, WorkflowValue>(builtIn, StringComparer.Ordinal);
+        foreach (var (name, capture) in step.Outputs)
+        {
+            outputs[name] = sources.TryGetValue(capture.From, out var text) ? Capture(capture, name, text) : WorkflowValue.Null;
+        }
+
+        return outputs;
+    }
+
     /// <summary>The captured value, or null when the JSON path or regex finds nothing (or stdout is not JSON).</summary>
     public static WorkflowValue Capture(OutputCapture capture, string name, string text)
     {
