@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orchestrator.Fly;
 using Orchestrator.Grains.Fly;
 using Orchestrator.Grains.Instances;
+using Orchestrator.Grains.Runs;
+using Orchestrator.Runs;
 using Orchestrator.Grains.Sessions;
 using Orchestrator.Ssh;
 
@@ -35,6 +37,12 @@ public static class GrainServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshPoolOptions>>().Value,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SshConnectionPool>>(),
             sp.GetRequiredService<TimeProvider>()));
+
+        // Runs: events and the run index on PostgreSQL when the silo has a database, in memory otherwise (dev).
+        services.AddRunStores(configuration.GetConnectionString("Orchestrator"));
+        services.AddOptions<WorkflowOptions>().Bind(configuration.GetSection(WorkflowOptions.SectionName));
+        services.AddHttpClient(StepExecutor.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<StepExecutor>();
         return services;
     }
 }

@@ -1,0 +1,350 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Orchestrator.Grains.Instances;
+using Orchestrator.Grains.Sessions;
+using Orchestrator.Workflows;
+using Orchestrator.Workflows.Runtime;
+
+namespace Orchestrator.Grains.Runs;
+
+/// <summary>
+/// Carries out one attempt of a step and returns its outputs; a failure is an exception whose message says why.
+/// Instance and SSH steps pass the attempt's idempotency key down, so a repeated attempt (after a crash) has the
+/// effect of one: the instance grain makes no second machine, and commands see <c>ORCH_IDEMPOTENCY_KEY</c>.
+/// </summary>
+internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOptions> options, TimeProvider time)
+{
+    public const string HttpClientName = "workflow-http-check";
+    public const string IdempotencyVariable = "ORCH_IDEMPOTENCY_KEY";
+    public const string RunIdVariable = "ORCH_RUN_ID";
+
+    private WorkflowOptions Options => options.Value;
+
+    public async Task<JsonObject> ExecuteAsync(StepAttempt attempt, CancellationToken cancellationToken)
+    {
+        var with = TemplateRenderer.RenderParameters(attempt.Step, attempt.Context);
+        return attempt.Step.Uses switch
+        {
+            StepTypes.InstanceCreate => await CreateInstanceAsync(attempt, with, cancellationToken),
+            StepTypes.InstanceStart => await TransitionAsync(attempt, with, InstanceStates.Started, (g, ct) => g.StartAsync(ct), cancellationToken),
+            StepTypes.InstanceStop => await TransitionAsync(attempt, with, InstanceStates.Stopped, (g, ct) => g.StopAsync(ct), cancellationToken),
+            StepTypes.InstanceDestroy => await DestroyAsync(attempt, with, cancellationToken),
+            StepTypes.SshExec => await ExecAsync(attempt, with, cancellationToken),
+            StepTypes.HttpCheck => await HttpCheckAsync(attempt, with, cancellationToken),
+            StepTypes.Sleep => await SleepAsync(attempt, with, cancellationToken),
+            StepTypes.WaitForSignal => await WaitForSignalAsync(attempt, with, cancellationToken),
+            StepTypes.Workflow => await ChildRunAsync(attempt, with, cancellationToken),
+            _ => throw new InvalidOperationException($"step type '{attempt.Step.Uses}' cannot be executed"),
+        };
+    }
+
+    private async Task<JsonObject> CreateInstanceAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    {
+        var name = Text(with, "name")!;
+        var env = with.TryGetValue("env", out var envValue) && envValue is MapValue envMap
+            ? envMap.Entries.ToDictionary(p => p.Key, p => p.Value.ToText(), StringComparer.Ordinal)
+            : null;
+        InstanceVolumeSpec? volume = null;
+        if (with.TryGetValue("volume", out var volumeValue) && volumeValue is MapValue volumeMap)
+        {
+            volume = new InstanceVolumeSpec(
+                int.Parse(volumeMap.Entries["size_gb"].ToText(), CultureInfo.InvariantCulture),
+                volumeMap.Entries["path"].ToText());
+        }
+
+        var spec = new InstanceSpec(
+            name,
+            Text(with, "region")!,
+            new InstanceSize(Text(with, "size")),
+            Text(with, "image"),
+            env,
+            volume,
+            with.TryGetValue("public_ip", out var ip) && ip.IsTruthy);
+        if (InstanceSpecRules.Validate(spec) is [var problem, ..])
+        {
+            throw new InvalidOperationException($"instance {problem.Field} {problem.Problem}");
+        }
+
+        var grain = Instance(attempt, name);
+        await grain.CreateAsync(spec, attempt.IdempotencyKey, cancellationToken);
+        var snapshot = await WaitForStateAsync(attempt, grain, InstanceStates.Started, cancellationToken);
+        return InstanceOutputs(snapshot);
+    }
+
+    private async Task<JsonObject> TransitionAsync(
+        StepAttempt attempt,
+        ValueDictionary<WorkflowValue> with,
+        string target,
+        Func<IInstanceGrain, CancellationToken, Task<InstanceSnapshot>> transition,
+        CancellationToken cancellationToken)
+    {
+        var grain = Instance(attempt, Text(with, "instance")!);
+        await transition(grain, cancellationToken);
+        var snapshot = await WaitForStateAsync(attempt, grain, target, cancellationToken);
+        return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState };
+    }
+
+    private static async Task<JsonObject> DestroyAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    {
+        var id = Text(with, "instance")!;
+        var grain = Instance(attempt, id);
+        if (await grain.GetAsync(cancellationToken) is null)
+        {
+            // Cleanup after a create that never happened has nothing to do.
+            return new JsonObject { ["id"] = id, ["state"] = "absent" };
+        }
+
+        var snapshot = await grain.DestroyAsync(with.TryGetValue("keep_volume", out var keep) && keep.IsTruthy, cancellationToken);
+        return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState };
+    }
+
+    private async Task<JsonObject> ExecAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    {
+        var instance = Text(with, "instance")!;
+        var command = Text(with, "command") ?? Text(with, "script")!;
+        var env = with.TryGetValue("env", out var envValue) && envValue is MapValue envMap
+            ? envMap.Entries.ToDictionary(p => p.Key, p => p.Value.ToText(), StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
+        env[IdempotencyVariable] = attempt.IdempotencyKey;
+        env[RunIdVariable] = attempt.Run.RunId;
+        TimeSpan? timeout = Text(with, "timeout") is { } limit ? Duration.Parse(limit) : null;
+        var accepted = with.TryGetValue("accepted_exit_codes", out var codes) && codes is ListValue list
+            ? list.Items.Select(c => int.Parse(c.ToText(), CultureInfo.InvariantCulture)).ToHashSet()
+            : [0];
+
+        var session = attempt.Run.Grains.GetGrain<ISshSessionGrain>(SshSessionKey.Format(attempt.Run.Tenant, instance, SshSessionKey.ExecSession));
+        var stdout = new CappedText(Options.MaxCapturedOutputBytes);
+        var stderr = new CappedText(Options.MaxCapturedOutputBytes);
+        var stdoutDecoder = Encoding.UTF8.GetDecoder();
+        var stderrDecoder = Encoding.UTF8.GetDecoder();
+        ExecExit? exit = null;
+        await foreach (var item in session.ExecAsync(new ExecCommand(command, env, Text(with, "cwd"), timeout), cancellationToken).WithCancellation(cancellationToken))
+        {
+            switch (item.Kind)
+            {
+                case ExecEventKind.Stdout or ExecEventKind.Stderr:
+                    var isOut = item.Kind == ExecEventKind.Stdout;
+                    var text = Decode(isOut ? stdoutDecoder : stderrDecoder, item.Data!);
+                    (isOut ? stdout : stderr).Append(text);
+                    await attempt.Run.EmitOutputAsync(attempt.Step, attempt.State.Attempt, isOut ? "stdout" : "stderr", text);
+                    break;
+                case ExecEventKind.Exited:
+                    exit = item.Exit;
+                    break;
+            }
+        }
+
+        if (exit is null)
+        {
+            throw new InvalidOperationException("the command ended without an exit status");
+        }
+
+        if (exit.TimedOut)
+        {
+            throw new TimeoutException($"the command timed out after {exit.Duration.TotalSeconds:0.#} s and was killed");
+        }
+
+        if (exit.ExitCode is not { } code || !accepted.Contains(code))
+        {
+            var tail = stderr.Tail(400);
+            throw new InvalidOperationException(exit.ExitCode is { } c
+                ? $"the command exited with {c}{(tail.Length > 0 ? ": " + tail : "")}"
+                : $"the command was killed by signal {exit.Signal}");
+        }
+
+        var outputs = new JsonObject { ["exit_code"] = code, ["stdout"] = stdout.ToString(), ["stderr"] = stderr.ToString() };
+        Capture(attempt.Step, outputs, stdout.ToString(), stderr.ToString(), null);
+        return outputs;
+    }
+
+    private async Task<JsonObject> HttpCheckAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    {
+        var url = new Uri(Text(with, "url")!, UriKind.Absolute);
+        var expected = with.TryGetValue("expect_status", out var statusValue) switch
+        {
+            true when statusValue is ListValue list => list.Items.Select(i => int.Parse(i.ToText(), CultureInfo.InvariantCulture)).ToHashSet(),
+            true when statusValue is not NullValue => [int.Parse(statusValue.ToText(), CultureInfo.InvariantCulture)],
+            _ => [200],
+        };
+        var deadline = time.GetUtcNow() + (Text(with, "timeout") is { } t ? Duration.Parse(t) : Options.HttpCheckTimeout);
+        var interval = Text(with, "interval") is { } i2 ? Duration.Parse(i2) : Options.HttpCheckInterval;
+        var client = http.CreateClient(HttpClientName);
+        string last = "no answer yet";
+        while (true)
+        {
+            try
+            {
+                using var response = await client.GetAsync(url, cancellationToken);
+                var body = await response.Content.ReadAsStringAsync(cancellationToken);
+                if (expected.Contains((int)response.StatusCode))
+                {
+                    var outputs = new JsonObject { ["status"] = (int)response.StatusCode, ["body"] = body.Length > 65536 ? body[..65536] : body };
+                    Capture(attempt.Step, outputs, null, null, body);
+                    return outputs;
+                }
+
+                last = $"status {(int)response.StatusCode}";
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+
+            if (time.GetUtcNow() + interval > deadline)
+            {
+                throw new TimeoutException($"{url} did not answer {string.Join(" or ", expected)} in time (last: {last})");
+            }
+
+            await Task.Delay(interval, time, cancellationToken);
+        }
+    }
+
+    private async Task<JsonObject> SleepAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    {
+        var duration = Duration.Parse(Text(with, "duration")!);
+        if (duration > TimeSpan.Zero)
+        {
+            var at = attempt.State.WakeAt ?? time.GetUtcNow().Add(duration);
+            if (attempt.State.WakeAt is null)
+            {
+                await attempt.Run.SetWaitingAsync(attempt.State, at);
+            }
+
+            await attempt.Run.WaitUntilAsync(at, cancellationToken);
+        }
+
+        return [];
+    }
+
+    private async Task<JsonObject> WaitForSignalAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    {
+        var name = Text(with, "name")!;
+        DateTimeOffset? deadline = Text(with, "timeout") is { } t ? attempt.State.WakeAt ?? time.GetUtcNow().Add(Duration.Parse(t)) : null;
+        if (attempt.State.Status != StepStatuses.Waiting)
+        {
+            await attempt.Run.SetWaitingAsync(attempt.State, deadline);
+        }
+
+        var payload = await attempt.Run.WaitForSignalAsync(name, deadline, cancellationToken);
+        return new JsonObject { ["payload"] = JsonNode.Parse(payload) };
+    }
+
+    private static async Task<JsonObject> ChildRunAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    {
+        var workflow = Text(with, "workflow")!;
+        int? version = Text(with, "version") is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : null;
+        var inputs = with.TryGetValue("inputs", out var inputsValue) && inputsValue is MapValue map ? map.ToJsonNode()!.ToJsonString() : "{}";
+        // Derived from the idempotency key: a resumed attempt finds the child it started instead of starting another.
+        var childId = "run-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(attempt.Run.RunKey + "/" + attempt.IdempotencyKey)))[..20];
+        var child = attempt.Run.Grains.GetGrain<Orchestrator.Grains.Runs.IWorkflowRunGrain>(InstanceKey.Format(attempt.Run.Tenant, childId));
+        await child.StartAsync(new RunStartRequest(workflow, version, inputs, attempt.Run.Secrets, attempt.Run.RunKey), cancellationToken);
+        try
+        {
+            await attempt.Run.WaitForChildAsync(childId, child, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await child.CancelAsync(CancellationToken.None);
+            throw;
+        }
+
+        var view = await child.GetAsync(cancellationToken) ?? throw new InvalidOperationException($"child run {childId} vanished");
+        if (view.Status != RunStatuses.Succeeded)
+        {
+            throw new InvalidOperationException($"child run {childId} {view.Status}: {view.Error}");
+        }
+
+        var outputs = new JsonObject { ["run_id"] = childId, ["status"] = view.Status };
+        foreach (var (name, value) in JsonNode.Parse(view.OutputsJson)!.AsObject())
+        {
+            outputs[name] = value?.DeepClone();
+        }
+
+        return outputs;
+    }
+
+    private async Task<InstanceSnapshot> WaitForStateAsync(StepAttempt attempt, IInstanceGrain grain, string target, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + (attempt.Step.Timeout ?? Options.InstanceReadyTimeout);
+        while (true)
+        {
+            var snapshot = await grain.GetAsync(cancellationToken) ?? throw new InvalidOperationException("the instance vanished");
+            if (snapshot.ObservedState == target)
+            {
+                return snapshot;
+            }
+
+            if (snapshot.ObservedState == InstanceStates.Destroyed)
+            {
+                throw new InvalidOperationException($"instance {snapshot.Id} was destroyed");
+            }
+
+            if (time.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"instance {snapshot.Id} did not become {target} in time (it is {snapshot.ObservedState}{(snapshot.LastError is { } e ? ": " + e : "")})");
+            }
+
+            await Task.Delay(Options.InstancePollInterval, time, cancellationToken);
+        }
+    }
+
+    private static void Capture(StepDefinition step, JsonObject outputs, string? stdout, string? stderr, string? body)
+    {
+        foreach (var (name, capture) in step.Outputs)
+        {
+            var source = capture.From switch
+            {
+                OutputSource.Stdout => stdout,
+                OutputSource.Stderr => stderr,
+                _ => body,
+            };
+            outputs[name] = OutputCapturer.Capture(capture, name, source ?? "").ToJsonNode();
+        }
+    }
+
+    private static JsonObject InstanceOutputs(InstanceSnapshot snapshot) => new()
+    {
+        ["id"] = snapshot.Id,
+        ["name"] = snapshot.Name,
+        ["region"] = snapshot.Region,
+        ["private_ip"] = snapshot.PrivateIp,
+        ["public_ip"] = snapshot.Ips.FirstOrDefault(ip => ip != snapshot.PrivateIp),
+        ["machine_id"] = snapshot.MachineId,
+    };
+
+    private static IInstanceGrain Instance(StepAttempt attempt, string id) =>
+        InstanceSpecRules.ValidateName(id) is { } problem
+            ? throw new InvalidOperationException($"instance '{id}' {problem}")
+            : attempt.Run.Grains.GetGrain<IInstanceGrain>(InstanceKey.Format(attempt.Run.Tenant, id));
+
+    private static string? Text(ValueDictionary<WorkflowValue> with, string name) =>
+        with.TryGetValue(name, out var value) && value is not NullValue ? value.ToText() : null;
+
+    private static string Decode(Decoder decoder, byte[] data)
+    {
+        var chars = new char[decoder.GetCharCount(data, flush: false)];
+        var count = decoder.GetChars(data, chars, flush: false);
+        return new string(chars, 0, count);
+    }
+
+    /// <summary>Keeps the first <c>cap</c> characters of a stream for outputs; the events keep all of it.</summary>
+    private sealed class CappedText(int cap)
+    {
+        private readonly StringBuilder _text = new();
+
+        public void Append(string text)
+        {
+            var room = cap - _text.Length;
+            if (room > 0)
+            {
+                _text.Append(text.AsSpan(0, Math.Min(room, text.Length)));
+            }
+        }
+
+        public string Tail(int length) => _text.Length <= length ? _text.ToString().Trim() : _text.ToString(_text.Length - length, length).Trim();
+
+        public override string ToString() => _text.ToString();
+    }
+}
