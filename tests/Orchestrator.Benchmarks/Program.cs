@@ -1,20 +1,70 @@
 using System.Globalization;
 using Orchestrator.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/Orchestrator.Benchmarks -- fleet [--machines 100] [--runs 3] [--scale 1]
-//        dotnet run -c Release --project tests/Orchestrator.Benchmarks -- exec [--runs 200]
+const string Usage = """
+    Usage: dotnet run -c Release --project tests/Orchestrator.Benchmarks -- <mode> [options]
+      fleet [--machines 100] [--runs 3] [--scale 1]
+          machines created and started concurrently against the emulator at Fly's limits, against the floor
+      exec [--runs 200]
+          p50/p99 of `true`, interleaved: (a) OpenSSH new connection, (b) ControlMaster, (c) SSH.NET open connection
+          (floor), (d) SshConnectionPool, (e) HTTP API exec (gateway -> SshSessionGrain -> pool), ratios to (c), (e) to (a)/(b)
+      exec-throughput [--instances 10] [--concurrency 20] [--rounds 5]
+          execs of `true` through the HTTP API, `concurrency` in flight per instance: execs/s and p50/p99 per exec
+      exec modes run on Linux only (machines are bubblewrap sandboxes with their own sshd)
+    """;
+
+if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] is "exec" or "exec-throughput" && !OperatingSystem.IsLinux())
+{
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
 if (args.Length > 0 && args[0] == "exec" && OperatingSystem.IsLinux())
 {
     var execRuns = Option("--runs", 200);
-    Console.WriteLine($"exec round trip of `true` on one emulator machine (sandboxed sshd on loopback), {execRuns} runs each after 5 warm-ups");
-    var measured = await new ExecBenchmark(execRuns).RunAsync();
-    var floor = measured.Single(m => m.Name.StartsWith("(c)", StringComparison.Ordinal)).Result.P50;
-    foreach (var (name, result) in measured)
+    Console.WriteLine($"exec round trip of `true` on emulator machines (sandboxed sshd on loopback), {execRuns} runs each after {ExecBenchmark.WarmUps} warm-ups, methods interleaved round-robin");
+    var report = await new ExecBenchmark(execRuns).RunAsync();
+    var byLetter = report.Measured.ToDictionary(m => m.Name[..3], m => m.Result);
+    var floor = byLetter["(c)"];
+    foreach (var (name, result, cpu) in report.Measured)
     {
-        Console.WriteLine($"{name,-52} p50 {result.P50,8:0.00} ms  p99 {result.P99,8:0.00} ms  p50/floor {result.P50 / floor,7:0.00}x");
+        var ratio = name.StartsWith('(') ? $"  p50/floor {result.P50 / floor.P50,7:0.00}x  p99/floor {result.P99 / floor.P99,7:0.00}x  cpu here {cpu,6:0.00} ms/run" : "";
+        Console.WriteLine($"{name,-52} p50 {result.P50,8:0.00} ms  p99 {result.P99,8:0.00} ms{ratio}");
     }
 
-    return 0;
+    var (api, fresh, reused) = (byLetter["(e)"], byLetter["(a)"], byLetter["(b)"]);
+    Console.WriteLine($"(e) HTTP API vs (a) OpenSSH new connection: p50 {api.P50 / fresh.P50:0.00}x  p99 {api.P99 / fresh.P99:0.00}x; vs (b) ControlMaster: p50 {api.P50 / reused.P50:0.00}x  p99 {api.P99 / reused.P99:0.00}x");
+    return Teardown(report.SandboxProcesses, report.LeftOver) ? 0 : 1;
+}
+
+if (args.Length > 0 && args[0] == "exec-throughput" && OperatingSystem.IsLinux())
+{
+    var (instances, concurrency, rounds) = (Option("--instances", 10), Option("--concurrency", 20), Option("--rounds", 5));
+    Console.WriteLine($"exec-throughput: {instances} instances created through the API, {concurrency} concurrent execs of `true` on each ({instances * concurrency} in flight), {rounds} round(s) after 1 warm-up round");
+    var report = await new ExecThroughputBenchmark(instances, concurrency, rounds).RunAsync(round =>
+        Console.WriteLine($"round {round.Round}: {round.Execs} execs in {round.Elapsed.TotalSeconds:0.00} s, {round.Execs / round.Elapsed.TotalSeconds:0} execs/s, p50 {round.Latency.P50:0.00} ms  p99 {round.Latency.P99:0.00} ms, failures {round.Failures}"));
+    foreach (var failure in report.Failures.Distinct().Take(5))
+    {
+        Console.WriteLine($"failure: {failure}");
+    }
+
+    Console.WriteLine($"{instances} instances created and started in {report.CreateElapsed.TotalSeconds:0.00} s");
+    var busy = (report.CpuPerExec + report.SandboxCpuPerExec).TotalMilliseconds * report.Execs / report.Elapsed.TotalMilliseconds;
+    Console.WriteLine($"cpu per exec: {report.CpuPerExec.TotalMilliseconds:0.00} ms in this process (client, gateway, silo, emulator), {report.SandboxCpuPerExec.TotalMilliseconds:0.00} ms in the machines (sshd, sessions, `true`); {busy:0.00} of {Environment.ProcessorCount} cores busy");
+    Console.WriteLine($"total: {report.Execs} execs in {report.Elapsed.TotalSeconds:0.00} s, {report.Execs / report.Elapsed.TotalSeconds:0} execs/s; per exec p50 {report.Latency.P50:0.00} ms  p99 {report.Latency.P99:0.00} ms; failures {report.Failures.Count}");
+    return Teardown(report.SandboxProcesses, report.LeftOver) && report.Failures.Count == 0 ? 0 : 1;
+}
+
+if (args.Length > 0 && args[0] != "fleet" && !args[0].StartsWith("--", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine(Usage);
+    return 2;
 }
 
 var machines = Option("--machines", 100);
@@ -41,4 +91,15 @@ T Option<T>(string name, T fallback)
 {
     var index = Array.IndexOf(args, name);
     return index >= 0 && index + 1 < args.Length ? T.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+bool Teardown(int seen, IReadOnlyList<string> leftOver)
+{
+    Console.WriteLine($"teardown: instances destroyed, silo stopped, emulator disposed; machine processes seen {seen}, left alive {leftOver.Count}");
+    foreach (var process in leftOver)
+    {
+        Console.WriteLine($"  left alive: {process}");
+    }
+
+    return leftOver.Count == 0;
 }
