@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.Runs;
 using Orchestrator.Gateway.Status;
+using Orchestrator.Gateway.Workflows;
 
 namespace Orchestrator.Gateway;
 
@@ -34,6 +36,8 @@ public static class GatewayExtensions
         routes.MapVersionEndpoints();
         routes.MapInstanceEndpoints();
         routes.MapExecEndpoints();
+        routes.MapWorkflowEndpoints();
+        routes.MapRunEndpoints();
         return routes;
     }
 }

@@ -1,0 +1,315 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.Workflows;
+using Orchestrator.Grains.Instances;
+using Orchestrator.Grains.Runs;
+
+namespace Orchestrator.Gateway.Runs;
+
+/// <summary>
+/// <c>/api/runs</c>: start runs of registered workflows, read and list them, follow their events (SSE or NDJSON),
+/// read a step's output, and cancel, signal or retry them. Validate, call one run grain, map.
+/// </summary>
+public static class RunEndpoints
+{
+    public const string NdJson = "application/x-ndjson";
+    public const string EventStream = "text/event-stream";
+    public const string LastEventIdHeader = "Last-Event-ID";
+
+    /// <summary>How long an event stream may be silent before an SSE keep-alive comment is sent.</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+
+    public static RouteGroupBuilder MapRunEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/runs").WithTags("Runs");
+        api.MapPost("/", StartAsync).WithName("StartRun");
+        api.MapGet("/", ListAsync).WithName("ListRuns");
+        api.MapGet("/{id}", GetAsync).WithName("GetRun");
+        api.MapGet("/{id}/events", EventsAsync).WithName("FollowRunEvents");
+        api.MapGet("/{id}/steps/{step}/output", StepOutputAsync).WithName("GetRunStepOutput");
+        api.MapPost("/{id}/cancel", (string id, IClusterClient cluster, CancellationToken ct) => ActAsync(id, cluster, (g, t) => g.CancelAsync(t), ct)).WithName("CancelRun");
+        api.MapPost("/{id}/retry", (string id, IClusterClient cluster, CancellationToken ct) => ActAsync(id, cluster, (g, t) => g.RetryAsync(t), ct)).WithName("RetryRun");
+        api.MapPost("/{id}/signals/{name}", SignalAsync).WithName("SignalRun");
+        return api;
+    }
+
+    internal static async Task<IResult> StartAsync(HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadJsonAsync(request, RunRequest.MaxBodyBytes, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var headerKey = request.Headers[InstanceEndpoints.IdempotencyKeyHeader].FirstOrDefault();
+        var (start, startProblem) = RunRequest.ParseStart(body ?? default, string.IsNullOrEmpty(headerKey) ? null : headerKey);
+        if (startProblem is { } p)
+        {
+            return InstanceProblems.Invalid(p.Field, p.Problem);
+        }
+
+        var id = start!.IdempotencyKey is { } key ? RunRequest.RunIdFor(InstanceEndpoints.Tenant, key) : RunRequest.NewRunId();
+        return await CallAsync(async () =>
+        {
+            var view = await Grain(cluster, id).StartAsync(new RunStartRequest(start.Workflow, start.Version, start.InputsJson, start.Secrets), cancellationToken);
+            return Accepted(view);
+        });
+    }
+
+    internal static async Task<IResult> ListAsync(HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        var limit = InstanceEndpoints.DefaultLimit;
+        if (request.Query["limit"].FirstOrDefault() is { } rawLimit && (!int.TryParse(rawLimit, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
+        {
+            return InstanceProblems.Invalid("limit", "must be a whole number from 1 to 100");
+        }
+
+        var cursor = request.Query["cursor"].FirstOrDefault();
+        if (cursor is not null && (cursor.Length is 0 or > RunRequest.MaxCursorLength || cursor.Any(char.IsControl)))
+        {
+            return InstanceProblems.Invalid("cursor", "is not a cursor this API returned");
+        }
+
+        var status = request.Query["status"].FirstOrDefault();
+        if (status is not null && RunRequest.ValidateStatus(status) is { } statusProblem)
+        {
+            return InstanceProblems.Invalid("status", statusProblem);
+        }
+
+        var workflow = request.Query["workflow"].FirstOrDefault();
+        if (workflow is not null && WorkflowRequest.ValidateName(workflow) is { } workflowProblem)
+        {
+            return InstanceProblems.Invalid("workflow", workflowProblem);
+        }
+
+        return await CallAsync(async () =>
+        {
+            var page = await cluster.GetGrain<IRunQueryGrain>(0).ListAsync(InstanceEndpoints.Tenant, limit, cursor, status, workflow, cancellationToken);
+            return TypedResults.Json(new RunListResponse([.. page.Items.Select(RunSummaryResponse.From)], page.NextCursor), InstanceEndpoints.Json);
+        });
+    }
+
+    internal static async Task<IResult> GetAsync(string id, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (RunRequest.ValidateRunId(id) is { } problem)
+        {
+            return InstanceProblems.Invalid("id", problem);
+        }
+
+        return await CallAsync(async () =>
+        {
+            var view = await Grain(cluster, id).GetAsync(cancellationToken);
+            return view is null ? RunNotFound(id) : TypedResults.Json(RunResponse.From(view), InstanceEndpoints.Json);
+        });
+    }
+
+    internal static async Task EventsAsync(string id, HttpContext context, IClusterClient cluster, TimeProvider time)
+    {
+        var cancellationToken = context.RequestAborted;
+        if (RunRequest.ValidateRunId(id) is { } idProblem)
+        {
+            await InstanceProblems.Invalid("id", idProblem).ExecuteAsync(context);
+            return;
+        }
+
+        var (after, afterProblem) = RunRequest.ParseAfter(context.Request.Headers[LastEventIdHeader].FirstOrDefault(), context.Request.Query["after"].FirstOrDefault());
+        if (afterProblem is { } p)
+        {
+            await InstanceProblems.Invalid(p.Field, p.Problem).ExecuteAsync(context);
+            return;
+        }
+
+        // An unknown run is a plain 404; only a run that exists gets a stream.
+        var grain = Grain(cluster, id);
+        var exists = await TryCallAsync(async () => await grain.GetAsync(cancellationToken) is null ? RunNotFound(id) : null);
+        if (exists is not null)
+        {
+            await exists.ExecuteAsync(context);
+            return;
+        }
+
+        var format = ChooseEventFormat(context.Request);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = format == RunEventFormat.NdJson ? NdJson : EventStream;
+        context.Response.Headers.CacheControl = "no-cache";
+        // Proxies such as nginx would otherwise hold events back.
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        await context.Response.StartAsync(cancellationToken);
+
+        using var writer = new RunEventWriter(context.Response.Body, format);
+        try
+        {
+            var (_, complete) = await RunEventRelay.RelayAsync(grain.WatchAsync, grain.GetAsync, after, writer, time, KeepAliveInterval, cancellationToken);
+            if (!complete)
+            {
+                await writer.WriteErrorAsync(WorkflowProblems.EventsInterrupted, "The run's event stream was interrupted", "The run's events could not be followed; reconnect with Last-Event-ID to resume.", cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (Exception ex) when (WorkflowProblems.FromException(ex) is not null || RunEventRelay.IsTransient(ex))
+        {
+            // The status line is gone: the problem becomes the last event of the stream.
+            await writer.WriteErrorAsync(WorkflowProblems.EventsInterrupted, "The run's event stream was interrupted", ex.Message, cancellationToken);
+        }
+    }
+
+    internal static async Task StepOutputAsync(string id, string step, HttpContext context, IClusterClient cluster)
+    {
+        var cancellationToken = context.RequestAborted;
+        var problem = RunRequest.ValidateRunId(id) is { } idProblem ? InstanceProblems.Invalid("id", idProblem)
+            : RunRequest.ValidateStepId(step) is { } stepProblem ? InstanceProblems.Invalid("step", stepProblem)
+            : context.Request.Query["stream"].FirstOrDefault() is not (null or "stdout" or "stderr") ? InstanceProblems.Invalid("stream", "must be stdout or stderr")
+            : null;
+        if (problem is not null)
+        {
+            await problem.ExecuteAsync(context);
+            return;
+        }
+
+        var result = await CallAsync(async () =>
+        {
+            StepOutputView output;
+            try
+            {
+                output = await Grain(cluster, id).GetStepOutputAsync(step, cancellationToken);
+            }
+            catch (RunNotFoundException ex)
+            {
+                return TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status404NotFound, title: "No such run or step", type: InstanceProblems.NotFound);
+            }
+
+            if (WantsJson(context.Request))
+            {
+                return TypedResults.Json(new StepOutputResponse(output.StepId, output.Attempt, output.Stdout, output.Stderr), InstanceEndpoints.Json);
+            }
+
+            context.Response.Headers["Step-Attempt"] = output.Attempt.ToString(CultureInfo.InvariantCulture);
+            var text = context.Request.Query["stream"].FirstOrDefault() == "stderr" ? output.Stderr : output.Stdout;
+            return TypedResults.Text(text, "text/plain", Encoding.UTF8);
+        });
+        await result.ExecuteAsync(context);
+    }
+
+    internal static async Task<IResult> SignalAsync(string id, string name, HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (RunRequest.ValidateRunId(id) is { } idProblem)
+        {
+            return InstanceProblems.Invalid("id", idProblem);
+        }
+
+        if (RunRequest.ValidateSignalName(name) is { } nameProblem)
+        {
+            return InstanceProblems.Invalid("name", nameProblem);
+        }
+
+        var (payload, problem) = await ReadJsonAsync(request, RunRequest.MaxSignalBytes, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var payloadJson = payload?.GetRawText() ?? "null";
+        return await CallAsync(async () => Accepted(await Grain(cluster, id).SignalAsync(name, payloadJson, cancellationToken)));
+    }
+
+    /// <summary>NDJSON when the client accepts it; SSE otherwise.</summary>
+    internal static RunEventFormat ChooseEventFormat(HttpRequest request)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        return accept is not null && accept.Any(a => a.MediaType.Equals(NdJson, StringComparison.OrdinalIgnoreCase) && a.Quality is not 0)
+            ? RunEventFormat.NdJson
+            : RunEventFormat.ServerSentEvents;
+    }
+
+    /// <summary>JSON when the client asks for it and prefers it to plain text.</summary>
+    internal static bool WantsJson(HttpRequest request)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        if (accept is null or { Count: 0 })
+        {
+            return false;
+        }
+
+        double Quality(string type) => accept.Where(a => a.MediaType.Equals(type, StringComparison.OrdinalIgnoreCase)).Select(a => a.Quality ?? 1).DefaultIfEmpty(-1).Max();
+        var json = Quality("application/json");
+        return json > 0 && json >= Quality("text/plain");
+    }
+
+    /// <summary>The body as one JSON value; null for an empty body.</summary>
+    internal static async Task<(JsonElement? Body, IResult? Problem)> ReadJsonAsync(HttpRequest request, int limitBytes, CancellationToken cancellationToken)
+    {
+        var (text, problem) = await RequestText.ReadAsync(request, limitBytes, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        return ParseJson(text!);
+    }
+
+    internal static (JsonElement? Body, IResult? Problem) ParseJson(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
+            return (document.RootElement.Clone(), null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, InstanceProblems.Invalid("body", $"is not valid JSON: {ex.Message}"));
+        }
+    }
+
+    private static async Task<IResult> ActAsync(string id, IClusterClient cluster, Func<IWorkflowRunGrain, CancellationToken, Task<RunView>> action, CancellationToken cancellationToken)
+    {
+        if (RunRequest.ValidateRunId(id) is { } problem)
+        {
+            return InstanceProblems.Invalid("id", problem);
+        }
+
+        return await CallAsync(async () => Accepted(await action(Grain(cluster, id), cancellationToken)));
+    }
+
+    private static IWorkflowRunGrain Grain(IClusterClient cluster, string id) => cluster.GetGrain<IWorkflowRunGrain>(InstanceKey.Format(InstanceEndpoints.Tenant, id));
+
+    private static IResult RunNotFound(string id) =>
+        WorkflowProblems.FromException(new RunNotFoundException($"Run '{id}' does not exist."))!;
+
+    private static AcceptedRunResult Accepted(RunView view) => new(RunResponse.From(view));
+
+    private static async Task<IResult?> TryCallAsync(Func<Task<IResult?>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (WorkflowProblems.FromException(ex) is { } mapped)
+        {
+            return mapped;
+        }
+    }
+
+    private static async Task<IResult> CallAsync(Func<Task<IResult>> call) => (await TryCallAsync(async () => await call()))!;
+
+    /// <summary>202 with a Location header and the run as snake_case JSON.</summary>
+    private sealed class AcceptedRunResult(RunResponse body) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status202Accepted;
+            httpContext.Response.Headers.Location = $"/api/runs/{body.Id}";
+            return httpContext.Response.WriteAsJsonAsync(body, InstanceEndpoints.Json);
+        }
+    }
+}

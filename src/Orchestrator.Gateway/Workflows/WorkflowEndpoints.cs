@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Gateway.Instances;
+using Orchestrator.Grains.Instances;
+using Orchestrator.Grains.Workflows;
+using Orchestrator.Workflows;
+
+namespace Orchestrator.Gateway.Workflows;
+
+/// <summary>
+/// <c>/api/workflows</c>: register definitions (YAML or JSON) as immutable numbered versions, list and read them,
+/// and serve the definition language's JSON Schema. Validate, call one workflow grain, map.
+/// </summary>
+public static class WorkflowEndpoints
+{
+    public const string SchemaContentType = "application/schema+json";
+
+    public static RouteGroupBuilder MapWorkflowEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/workflows").WithTags("Workflows");
+        api.MapPost("/", RegisterAsync).WithName("RegisterWorkflow");
+        api.MapGet("/", ListAsync).WithName("ListWorkflows");
+        // A literal segment outranks a parameter, so "schema" is never taken for a workflow's name.
+        api.MapGet("/schema", GetSchema).WithName("GetWorkflowSchema");
+        api.MapGet("/{name}", GetAsync).WithName("GetWorkflow");
+        api.MapGet("/{name}/versions/{version}", GetVersionAsync).WithName("GetWorkflowVersion");
+        return api;
+    }
+
+    internal static async Task<IResult> RegisterAsync(HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        var (text, bodyProblem) = await RequestText.ReadAsync(request, WorkflowRequest.MaxDefinitionBytes, cancellationToken);
+        if (bodyProblem is not null)
+        {
+            return bodyProblem;
+        }
+
+        if (WorkflowRequest.ChooseFormat(request.ContentType, text!) is not { } format)
+        {
+            return WorkflowProblems.Unsupported(request.ContentType);
+        }
+
+        // The grain's key needs the name before the grain validates: read (and so validate) here; an invalid
+        // definition never reaches the cluster.
+        var read = WorkflowDefinitionReader.Read(text!, format);
+        if (!read.IsValid)
+        {
+            return WorkflowProblems.Invalid(read.Errors);
+        }
+
+        var name = read.Definition.Name;
+        if (WorkflowRequest.ValidateName(name) is { } nameProblem)
+        {
+            var at = read.SourceMap.Find("name");
+            return WorkflowProblems.Invalid([new WorkflowError(WorkflowErrorCodes.InvalidName, "name", at.Line, at.Column, $"The API's workflow names {nameProblem}; '{name}' is not one.")]);
+        }
+
+        return await CallAsync(async () =>
+        {
+            var grain = Grain(cluster, name);
+            // Registering the latest version's source again returns that version: whether this call made a
+            // version is whether the latest changed (a clock comparison would break under skew between hosts).
+            var before = await grain.GetAsync(version: null, cancellationToken);
+            var info = await grain.RegisterAsync(text!, cancellationToken);
+            var created = before is null || before.Version != info.Version || before.BuiltIn != info.BuiltIn
+                || !string.Equals(before.Sha256, info.Sha256, StringComparison.OrdinalIgnoreCase);
+            var body = WorkflowVersionResponse.From(info, withSource: false);
+            if (!created)
+            {
+                return TypedResults.Json(body, InstanceEndpoints.Json);
+            }
+
+            var location = $"/api/workflows/{info.Name}/versions/{info.Version.ToString(CultureInfo.InvariantCulture)}";
+            return TypedResults.Json(body, InstanceEndpoints.Json, statusCode: StatusCodes.Status201Created).WithLocation(location);
+        });
+    }
+
+    internal static async Task<IResult> ListAsync(IClusterClient cluster, CancellationToken cancellationToken) =>
+        await CallAsync(async () =>
+        {
+            var items = await cluster.GetGrain<IWorkflowCatalogGrain>(InstanceEndpoints.Tenant).ListAsync(cancellationToken);
+            return TypedResults.Json(
+                new WorkflowListResponse([.. items.Select(static i => new WorkflowListItemResponse(i.Name, i.LatestVersion, i.BuiltIn))]),
+                InstanceEndpoints.Json);
+        });
+
+    internal static IResult GetSchema() => TypedResults.Text(WorkflowSchema.Json, SchemaContentType, Encoding.UTF8);
+
+    internal static async Task<IResult> GetAsync(string name, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (WorkflowRequest.ValidateName(name) is { } problem)
+        {
+            return InstanceProblems.Invalid("name", problem);
+        }
+
+        return await CallAsync(async () =>
+        {
+            var versions = await Grain(cluster, name).ListVersionsAsync(cancellationToken);
+            if (versions.Count == 0)
+            {
+                return NotFound($"Workflow '{name}' does not exist.");
+            }
+
+            var latest = versions[^1];
+            return TypedResults.Json(
+                new WorkflowResponse(name, latest.Version, latest.BuiltIn, latest.Description, [.. versions.Select(static v => WorkflowVersionResponse.From(v, withSource: false))]),
+                InstanceEndpoints.Json);
+        });
+    }
+
+    internal static async Task<IResult> GetVersionAsync(string name, string version, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (WorkflowRequest.ValidateName(name) is { } problem)
+        {
+            return InstanceProblems.Invalid("name", problem);
+        }
+
+        if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+        {
+            return InstanceProblems.Invalid("version", "must be a whole number from 1");
+        }
+
+        return await CallAsync(async () =>
+        {
+            var info = await Grain(cluster, name).GetAsync(number, cancellationToken);
+            return info is null
+                ? NotFound($"Workflow '{name}' has no version {number.ToString(CultureInfo.InvariantCulture)}.")
+                : TypedResults.Json(WorkflowVersionResponse.From(info, withSource: true), InstanceEndpoints.Json);
+        });
+    }
+
+    private static IWorkflowDefinitionGrain Grain(IClusterClient cluster, string name) =>
+        cluster.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(InstanceEndpoints.Tenant, name));
+
+    private static ProblemHttpResult NotFound(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "No such workflow", type: InstanceProblems.NotFound);
+
+    private static async Task<IResult> CallAsync(Func<Task<IResult>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (WorkflowProblems.FromException(ex) is { } mapped)
+        {
+            return mapped;
+        }
+    }
+
+    private static LocatedResult WithLocation(this IResult result, string location) => new(result, location);
+
+    /// <summary>Another result with a <c>Location</c> header.</summary>
+    private sealed class LocatedResult(IResult inner, string location) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.Location = location;
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}
+
+/// <summary>One version of a workflow; <c>Source</c> (the definition as registered) only when one version is asked for.</summary>
+public sealed record WorkflowVersionResponse(
+    string Name,
+    int Version,
+    string Sha256,
+    DateTimeOffset CreatedAt,
+    bool BuiltIn,
+    string? Description,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Source)
+{
+    public static WorkflowVersionResponse From(WorkflowVersionInfo info, bool withSource)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        return new WorkflowVersionResponse(info.Name, info.Version, info.Sha256, info.CreatedAt, info.BuiltIn, info.Description, withSource ? info.Source ?? "" : null);
+    }
+}
+
+/// <summary>A workflow and all of its versions, oldest first.</summary>
+public sealed record WorkflowResponse(string Name, int LatestVersion, bool BuiltIn, string? Description, IReadOnlyList<WorkflowVersionResponse> Versions);
+
+public sealed record WorkflowListItemResponse(string Name, int LatestVersion, bool BuiltIn);
+
+public sealed record WorkflowListResponse(IReadOnlyList<WorkflowListItemResponse> Items);
