@@ -149,6 +149,12 @@ public abstract class RunEventStoreContract(ITestOutputHelper output)
             Assert.InRange(accepted, capacity, capacity + batchSize);
             Assert.False(blocked.IsCompleted);
             Assert.Equal(capacity, StatisticsOf(store).Queued);
+
+            // A caller that stops waiting gets a cancellation, and its event is not queued.
+            using var cancelled = new CancellationTokenSource();
+            var gaveUp = store.AppendAsync(Event(run, total + 1), cancelled.Token).AsTask();
+            await cancelled.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gaveUp);
         }
 
         await blocked; // released: the waiting append goes in
@@ -216,6 +222,23 @@ public abstract class RunEventStoreContract(ITestOutputHelper output)
         Assert.Equal(50, (await ReadAfterDisposeAsync(store, run)).Count);
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await store.AppendAsync(Event(run, 51)));
         await store.DisposeAsync(); // twice is harmless
+    }
+
+    [Fact]
+    public async Task DisposingGivesUpAfterItsTimeoutWhenWritesNeverComplete()
+    {
+        var store = CreateStore(new RunEventStoreOptions { DisposeTimeout = TimeSpan.FromMilliseconds(200) });
+        var run = NewRunKey();
+        await using (await BlockWritesAsync(store))
+        {
+            await store.AppendAsync(Event(run, 1));
+            var flush = store.FlushAsync();
+            await store.DisposeAsync(); // returns although the write never completed
+
+            await Assert.ThrowsAsync<ObjectDisposedException>(() => flush);
+        }
+
+        Assert.Empty(await ReadAfterDisposeAsync(store, run));
     }
 
     [Fact]
