@@ -46,6 +46,17 @@ public sealed record RunListQuery(int Limit, string? Cursor = null, string? Stat
         {
             throw new ArgumentOutOfRangeException("limit", Limit, $"The page size must be between 1 and {MaxLimit}.");
         }
+
+        // PostgreSQL text cannot hold U+0000: no run has such a status or workflow.
+        if (Status?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            throw new ArgumentException("The status filter must not contain U+0000.", "status");
+        }
+
+        if (Workflow?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            throw new ArgumentException("The workflow filter must not contain U+0000.", "workflow");
+        }
     }
 }
 
