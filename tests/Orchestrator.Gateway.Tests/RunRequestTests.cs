@@ -264,7 +264,8 @@ public sealed class RunRequestTests
         var errors = Assert.IsAssignableFrom<IReadOnlyList<WorkflowErrorResponse>>(problem.Extensions["errors"]);
         Assert.Equal(new WorkflowErrorResponse("unknown_step_type", "steps[0].uses", 4, 11, "Unknown step type 'slep'."), errors[0]);
         Assert.Equal(2, errors.Count);
-        Assert.Equal("4:11 steps[0].uses: Unknown step type 'slep'.; and 1 more.", problem.Detail);
+        Assert.Equal("4:11 steps[0].uses: Unknown step type 'slep'; and 1 more.", problem.Detail);
+        Assert.Equal("1:1 name: name is required.", RunRequestTests.AssertProblem(WorkflowProblems.Invalid([exception.Problems[1]]), 400, WorkflowProblems.WorkflowInvalid).Detail);
     }
 
     [Theory]

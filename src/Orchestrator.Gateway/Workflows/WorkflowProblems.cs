@@ -78,8 +78,9 @@ public static class WorkflowProblems
         : message.Length == 0 ? "is invalid"
         : $"is invalid: {message}";
 
+    /// <summary>"line:column path: message", without the message's own full stop (the caller punctuates).</summary>
     private static string Located(WorkflowErrorResponse error) =>
-        error.Line > 0 ? $"{error.Line}:{error.Column} {error.Path}: {error.Message}" : $"{error.Path}: {error.Message}";
+        (error.Line > 0 ? $"{error.Line}:{error.Column} {error.Path}: {error.Message}" : $"{error.Path}: {error.Message}").TrimEnd('.');
 }
 
 /// <summary>One located error of a definition, as the <c>errors</c> of a <c>workflow-invalid</c> problem.</summary>
