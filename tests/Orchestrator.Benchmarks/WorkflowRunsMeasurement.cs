@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging.Console;
+using Npgsql;
+using Orchestrator.Grains.Instances;
+using Orchestrator.Grains.Runs;
+using Orchestrator.Grains.Workflows;
+using Orchestrator.Runs;
+using Orchestrator.Silo.Hosting;
+using Orchestrator.Testing;
+
+namespace Orchestrator.Benchmarks;
+
+/// <summary>
+/// The Orchestrator side of the workflows mode: the production silo on the postgres profile in this process, a
+/// workflow of <c>steps</c> sleep steps of 0 s registered, <c>runs</c> runs started through
+/// <see cref="IWorkflowRunGrain.StartAsync"/> with a bounded number of starts in flight, each run read back with
+/// <see cref="IWorkflowRunGrain.GetAsync"/> once it has ended. Timings come from the run's own step timestamps.
+/// </summary>
+internal sealed class WorkflowRunsMeasurement(string connectionString, int runs, int steps, int parallelism, int warmUpRuns)
+{
+    public const string Tenant = "dev";
+    public const string Workflow = "bench-chain";
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(2);
+
+    public async Task<SideReport> RunAsync(Action<string> say)
+    {
+        var app = SiloApplication.Build(
+            [
+                "--urls=http://127.0.0.1:0",
+                $"--ConnectionStrings:Orchestrator={connectionString}",
+                "--Orchestrator:ClusterId=bench",
+                $"--Orchestrator:SiloPort={LoopbackPort.Free()}",
+                $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
+                "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
+                $"--Orchestrator:Secrets:EncryptionKey={Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}",
+            ],
+            builder =>
+            {
+                builder.Logging.ClearProviders();
+                builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+                builder.Logging.AddFilter<ConsoleLoggerProvider>(null, LogLevel.Error);
+            });
+        await SiloApplication.StartAsync(app);
+        var client = app.Services.GetRequiredService<IClusterClient>();
+        var eventStore = app.Services.GetRequiredService<IRunEventStore>();
+        SideReport report;
+        try
+        {
+            var duration = await RegisterAsync(client, say);
+            say($"orchestrator: warm-up of {warmUpRuns} runs");
+            await MeasureAsync(client, "warmup", warmUpRuns);
+            var eventsBefore = (eventStore as PostgresRunEventStore)?.Statistics;
+            var cpu = await PostgresCpu.FindAsync(connectionString);
+            var (processBefore, postgresBefore) = (Process.GetCurrentProcess().TotalProcessorTime, cpu?.CpuTime());
+            var measured = await MeasureAsync(client, "run", runs);
+            var cores = CpuCores(measured.Wall, Process.GetCurrentProcess().TotalProcessorTime - processBefore, cpu?.CpuTime() - postgresBefore);
+            var eventsAfter = (eventStore as PostgresRunEventStore)?.Statistics;
+            var (rows, writes) = await RunStateWritesAsync("run-");
+            report = measured with
+            {
+                Cores = cores,
+                Notes = [
+                    $"sleep duration: {duration}",
+                    .. measured.Notes,
+                    $"grain-state writes (orleansstorage row versions of the {rows} measured runs): {writes} = {(double)writes / runs:0.00} per run of {steps} steps",
+                    eventsBefore is { } b && eventsAfter is { } a
+                        ? $"run events: {a.EventsWritten - b.EventsWritten} in {a.BatchesWritten - b.BatchesWritten} batch inserts ({(double)(a.EventsWritten - b.EventsWritten) / Math.Max(1, a.BatchesWritten - b.BatchesWritten):0.0} events per insert), {(double)(a.EventsWritten - b.EventsWritten) / (runs * steps):0.00} events per step"
+                        : "run events: statistics not available",
+                ],
+                StateWrites = writes,
+            };
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+
+        return report;
+    }
+
+    /// <summary>Registers the chain; 0 s must validate, else the smallest duration that does is used and reported.</summary>
+    private async Task<string> RegisterAsync(IClusterClient client, Action<string> say)
+    {
+        var definitions = client.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(Tenant, Workflow));
+        foreach (var duration in new[] { "0s", "1ms" })
+        {
+            try
+            {
+                var version = await definitions.RegisterAsync(Definition(duration));
+                say($"orchestrator: workflow {Workflow} v{version.Version} registered: {steps} x sleep {duration}");
+                return duration;
+            }
+            catch (WorkflowInvalidException invalid)
+            {
+                say($"orchestrator: sleep of {duration} does NOT validate: {string.Join("; ", invalid.Problems.Select(p => $"{p.Path} ({p.Line}:{p.Column}) {p.Message}"))}");
+            }
+        }
+
+        throw new InvalidOperationException("no sleep duration validates");
+    }
+
+    private string Definition(string duration)
+    {
+        var yaml = new StringBuilder().Append("name: ").Append(Workflow).Append("\nsteps:\n");
+        for (var step = 1; step <= steps; step++)
+        {
+            yaml.Append(CultureInfo.InvariantCulture, $"  - id: s{step}\n    uses: sleep\n    with: {{ duration: {duration} }}\n");
+        }
+
+        return yaml.ToString();
+    }
+
+    private async Task<SideReport> MeasureAsync(IClusterClient client, string prefix, int count)
+    {
+        var grains = Enumerable.Range(0, count)
+            .Select(i => client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format(Tenant, string.Create(CultureInfo.InvariantCulture, $"{prefix}-{i:D6}"))))
+            .ToArray();
+        var startCalls = new ConcurrentBag<double>();
+        var failures = new ConcurrentBag<string>();
+        var request = new RunStartRequest(Workflow, null, "{}");
+        var first = DateTimeOffset.UtcNow;
+        await Parallel.ForEachAsync(grains, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (grain, ct) =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            try
+            {
+                await grain.StartAsync(request, ct);
+                startCalls.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                failures.Add($"{grain.GetPrimaryKeyString()} start: {exception.Message}");
+            }
+        });
+        var startsDone = DateTimeOffset.UtcNow;
+
+        // Runs end roughly in start order: wait for each in turn, so a poll mostly finds its run already ended.
+        var clock = Stopwatch.StartNew();
+        var views = new List<RunView>(count);
+        foreach (var grain in grains)
+        {
+            while (true)
+            {
+                var view = await grain.GetAsync();
+                if (view is not null && RunStatuses.IsTerminal(view.Status))
+                {
+                    views.Add(view);
+                    break;
+                }
+
+                if (view is null && failures.Any(f => f.StartsWith(grain.GetPrimaryKeyString(), StringComparison.Ordinal)) || clock.Elapsed > RunTimeout)
+                {
+                    failures.Add($"{grain.GetPrimaryKeyString()}: {view?.Status ?? "not started"} after {clock.Elapsed.TotalSeconds:0} s");
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(5));
+            }
+        }
+
+        foreach (var view in views.Where(v => v.Status != RunStatuses.Succeeded))
+        {
+            failures.Add($"{view.RunId}: {view.Status} {view.Error}");
+        }
+
+        var ok = views.Where(v => v.Status == RunStatuses.Succeeded).ToList();
+        var last = ok.Count == 0 ? DateTimeOffset.UtcNow : ok.Max(v => v.EndedAt!.Value);
+        var stepToStep = ok.SelectMany(v => v.Steps.Zip(v.Steps.Skip(1), (a, b) => (b.StartedAt!.Value - a.EndedAt!.Value).TotalMilliseconds));
+        var firstStep = ok.Select(v => (v.Steps[0].StartedAt!.Value - v.CreatedAt).TotalMilliseconds);
+        var lastStep = ok.Select(v => (v.EndedAt!.Value - v.Steps[^1].EndedAt!.Value).TotalMilliseconds);
+        var started = Percentiles.Of(startCalls);
+        var (f, l) = (Percentiles.Of(firstStep), Percentiles.Of(lastStep));
+        return new SideReport(
+            ok.Count,
+            ok.Sum(v => v.Steps.Count),
+            last - first,
+            Percentiles.Of(stepToStep),
+            Percentiles.Of(ok.Select(v => (v.EndedAt!.Value - v.CreatedAt).TotalMilliseconds)),
+            [.. failures],
+            [
+                $"starts: all {count} accepted {(startsDone - first).TotalSeconds:0.00} s after the first; StartAsync call p50 {started.P50:0.00} ms  p99 {started.P99:0.00} ms",
+                $"run accepted -> first step started p50 {f.P50:0.00} ms  p99 {f.P99:0.00} ms; last step ended -> run ended p50 {l.P50:0.00} ms  p99 {l.P99:0.00} ms",
+            ]);
+    }
+
+    /// <summary>
+    /// Writes to the measured runs' grain-state rows: a row is inserted at version 1 and every later write adds 1,
+    /// so the sum of the versions of rows created by this measurement is exactly the number of writes they took.
+    /// </summary>
+    private async Task<(long Rows, long Writes)> RunStateWritesAsync(string prefix)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select count(*), coalesce(sum(version), 0) from orleansstorage where grainidextensionstring like @pattern", connection);
+        command.Parameters.AddWithValue("pattern", $"{Tenant}/{prefix}%");
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    internal static CpuCores CpuCores(TimeSpan wall, TimeSpan process, TimeSpan? postgres) =>
+        new(process / wall, postgres is { } p ? p / wall : double.NaN);
+}
+
+/// <summary>Average cores busy during the measured window: this process, and the PostgreSQL server.</summary>
+internal sealed record CpuCores(double Process, double Postgres);
+
+/// <summary>One side's numbers; step and run times in ms.</summary>
+internal sealed record SideReport(
+    int Completed,
+    int Steps,
+    TimeSpan Wall,
+    Percentiles StepToStep,
+    Percentiles Run,
+    IReadOnlyList<string> Failures,
+    IReadOnlyList<string> Notes)
+{
+    public double StepsPerSecond => Steps / Wall.TotalSeconds;
+
+    public CpuCores Cores { get; init; } = new(double.NaN, double.NaN);
+
+    /// <summary>Orchestrator only: grain-state writes of the measured runs.</summary>
+    public long StateWrites { get; init; }
+
+    /// <summary>Database commits and row writes over the side's whole database lifetime (warm-up included).</summary>
+    public DatabaseCounters? Database { get; init; }
+}

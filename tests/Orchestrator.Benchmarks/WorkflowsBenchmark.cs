@@ -1,0 +1,110 @@
+using System.Globalization;
+using Npgsql;
+using Orchestrator.Testing;
+
+namespace Orchestrator.Benchmarks;
+
+/// <summary>
+/// The workflows mode: Orchestrator runs of a chain of no-op steps beside Hangfire.PostgreSql continuations, one
+/// after the other, each in its own database of one throwaway PostgreSQL server started here.
+/// </summary>
+internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, HangfireSettings hangfire)
+{
+    /// <summary>Runs (and chains) first run and dropped from the numbers: JIT, pools, grain type maps.</summary>
+    public int WarmUp => Math.Min(50, Math.Max(5, runs / 20));
+
+    public async Task<bool> RunAsync(Action<string> say)
+    {
+        // The process's server (PostgresServer stops it and deletes its directory when the process exits).
+        var server = await PostgresServer.SharedAsync();
+        var orchestratorDb = await server.CreateDatabaseAsync("bench_orchestrator");
+        var hangfireDb = await server.CreateDatabaseAsync("bench_hangfire");
+        say($"PostgreSQL {await ServerVersionAsync(server.AdminConnectionString)} at {new NpgsqlConnectionStringBuilder(server.AdminConnectionString).Port} (throwaway: fsync=off, synchronous_commit=off, full_page_writes=off); databases {Name(orchestratorDb)} and {Name(hangfireDb)}");
+
+        var orchestrator = await new WorkflowRunsMeasurement(orchestratorDb, runs, steps, parallelism, WarmUp).RunAsync(say);
+        orchestrator = orchestrator with { Database = await DatabaseCounters.ReadSettledAsync(orchestratorDb) };
+        var peer = await new HangfireChainsMeasurement(hangfireDb, runs, steps, parallelism, WarmUp, hangfire).RunAsync(say);
+        peer = peer with { Database = await DatabaseCounters.ReadSettledAsync(hangfireDb) };
+
+        await server.DropDatabaseAsync(orchestratorDb);
+        await server.DropDatabaseAsync(hangfireDb);
+        return Print(orchestrator, peer, say);
+    }
+
+    private bool Print(SideReport orchestrator, SideReport peer, Action<string> say)
+    {
+        var totalRuns = runs + WarmUp;
+        foreach (var (name, side) in new[] { ("orchestrator", orchestrator), ("hangfire", peer) })
+        {
+            foreach (var note in side.Notes)
+            {
+                say($"{name}: {note}");
+            }
+
+            if (side.Database is { } db)
+            {
+                var tables = string.Join(", ", db.RowWrites.Where(t => t.Value > 0).OrderByDescending(t => t.Value)
+                    .Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {(double)t.Value / (totalRuns * steps):0.00}")));
+                say($"{name}: database over its lifetime ({totalRuns} runs incl. warm-up): {(double)db.Commits / (totalRuns * steps):0.00} commits per step; rows written per step by table: {tables}");
+            }
+
+            foreach (var failure in side.Failures.Take(5))
+            {
+                say($"{name}: FAILURE {failure}");
+            }
+        }
+
+        // Per run: 1 write when the run is accepted, 1 per step start (carrying the previous step's completion),
+        // 1 at the end (carrying the last step's completion). The step transitions are the step starts.
+        var writesPerStep = (double)orchestrator.StateWrites / (runs * steps);
+        var stepTransitionWrites = (double)(orchestrator.StateWrites - 2L * runs) / (runs * steps);
+        var ratio = orchestrator.StepsPerSecond / peer.StepsPerSecond;
+
+        say("");
+        say($"{"",-36}{"Orchestrator",16}{"Hangfire",16}");
+        Row("runs completed", orchestrator.Completed, peer.Completed, "0");
+        Row("wall, first start to last end (s)", orchestrator.Wall.TotalSeconds, peer.Wall.TotalSeconds, "0.00");
+        Row("steps/s", orchestrator.StepsPerSecond, peer.StepsPerSecond, "0");
+        Row("step-to-step p50 (ms)", orchestrator.StepToStep.P50, peer.StepToStep.P50, "0.00");
+        Row("step-to-step p99 (ms)", orchestrator.StepToStep.P99, peer.StepToStep.P99, "0.00");
+        Row("run duration p50 (ms)", orchestrator.Run.P50, peer.Run.P50, "0.0");
+        Row("run duration p99 (ms)", orchestrator.Run.P99, peer.Run.P99, "0.0");
+        Row("cores busy: this process", orchestrator.Cores.Process, peer.Cores.Process, "0.00");
+        Row("cores busy: PostgreSQL", orchestrator.Cores.Postgres, peer.Cores.Postgres, "0.00");
+        Row("db commits per step", Commits(orchestrator), Commits(peer), "0.00");
+        say($"{"grain-state writes per step",-36}{writesPerStep,16:0.00}{"-",16}   ({orchestrator.StateWrites} writes / {runs * steps} steps)");
+        say($"{"  of which per step transition",-36}{stepTransitionWrites,16:0.00}{"-",16}   (minus 2 per run: run accepted, run ended)");
+        say($"Orchestrator / Hangfire throughput: {ratio:0.00}x");
+        say("");
+        say("goals:");
+        var met = new[]
+        {
+            Goal(">= 2x Hangfire's throughput", $"{ratio:0.00}x", ratio >= 2),
+            Goal(">= 2,000 steps/s", $"{orchestrator.StepsPerSecond:0} steps/s", orchestrator.StepsPerSecond >= 2000),
+            Goal("p50 step-to-step < 2 ms", $"{orchestrator.StepToStep.P50:0.00} ms", orchestrator.StepToStep.P50 < 2),
+            Goal("<= 1 grain-state write per step transition", $"{stepTransitionWrites:0.00} (all writes per step {writesPerStep:0.00})", stepTransitionWrites <= 1.0),
+        };
+        var complete = orchestrator.Failures.Count == 0 && peer.Failures.Count == 0 && orchestrator.Completed == runs && peer.Completed == runs;
+        return complete && met.All(m => m);
+
+        double Commits(SideReport side) => side.Database is { } db ? (double)db.Commits / (totalRuns * steps) : double.NaN;
+
+        void Row(string label, double left, double right, string format) =>
+            say(string.Create(CultureInfo.InvariantCulture, $"{label,-36}{left.ToString(format, CultureInfo.InvariantCulture),16}{right.ToString(format, CultureInfo.InvariantCulture),16}"));
+
+        bool Goal(string goal, string actual, bool ok)
+        {
+            say($"  {goal,-46} {actual,-40} {(ok ? "MET" : "NOT MET")}");
+            return ok;
+        }
+    }
+
+    private static string Name(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString).Database ?? "?";
+
+    private static async Task<string> ServerVersionAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        return connection.PostgreSqlVersion.ToString();
+    }
+}
