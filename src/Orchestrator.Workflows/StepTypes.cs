@@ -72,7 +72,7 @@ public static class StepTypes
                 new("volume", ParameterKind.Volume, false, "A volume { size_gb, path } created and mounted with the machine."),
                 new("public_ip", ParameterKind.Boolean, false, "Allocate a public IP address."),
             ],
-            outputs: ["id", "name", "region", "private_ip", "public_ip"]),
+            outputs: ["id", "name", "region", "private_ip", "private_address", "public_ip", "public_address"]),
         Spec(InstanceStart, "Starts a stopped instance.", [s_instance], outputs: ["id", "state"]),
         Spec(InstanceStop, "Stops a running instance.", [s_instance], outputs: ["id", "state"]),
         Spec(InstanceDestroy, "Destroys an instance.",

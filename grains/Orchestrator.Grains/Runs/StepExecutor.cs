@@ -68,7 +68,7 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         }
 
         var grain = Instance(attempt, name);
-        await grain.CreateAsync(spec, attempt.IdempotencyKey, cancellationToken);
+        await PatientlyAsync(attempt, ct => grain.CreateAsync(spec, attempt.IdempotencyKey, ct), cancellationToken);
         var snapshot = await WaitForStateAsync(attempt, grain, InstanceStates.Started, cancellationToken);
         return InstanceOutputs(snapshot);
     }
@@ -81,12 +81,12 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         CancellationToken cancellationToken)
     {
         var grain = Instance(attempt, Text(with, "instance")!);
-        await transition(grain, cancellationToken);
+        await PatientlyAsync(attempt, ct => transition(grain, ct), cancellationToken);
         var snapshot = await WaitForStateAsync(attempt, grain, target, cancellationToken);
         return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState };
     }
 
-    private static async Task<JsonObject> DestroyAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private async Task<JsonObject> DestroyAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
     {
         var id = Text(with, "instance")!;
         var grain = Instance(attempt, id);
@@ -96,7 +96,8 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
             return new JsonObject { ["id"] = id, ["state"] = "absent" };
         }
 
-        var snapshot = await grain.DestroyAsync(with.TryGetValue("keep_volume", out var keep) && keep.IsTruthy, cancellationToken);
+        var keepVolume = with.TryGetValue("keep_volume", out var keep) && keep.IsTruthy;
+        var snapshot = await PatientlyAsync(attempt, ct => grain.DestroyAsync(keepVolume, ct), cancellationToken);
         return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState };
     }
 
@@ -265,6 +266,29 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         return outputs;
     }
 
+    /// <summary>
+    /// Calls the instance grain, waiting out Fly's rate limit and brief outages (many runs starting at once must
+    /// queue, not fail) until the step's deadline; every repeat is safe, the create repeating its idempotency key.
+    /// </summary>
+    private async Task<T> PatientlyAsync<T>(StepAttempt attempt, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + (attempt.Step.Timeout ?? Options.InstanceReadyTimeout);
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                return await call(cancellationToken);
+            }
+            catch (InstanceProviderException ex) when (ex.Kind is InstanceProviderErrorKinds.RateLimited or InstanceProviderErrorKinds.Unavailable
+                && time.GetUtcNow() + delay < deadline)
+            {
+                await Task.Delay(delay, time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+    }
+
     private async Task<InstanceSnapshot> WaitForStateAsync(StepAttempt attempt, IInstanceGrain grain, string target, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + (attempt.Step.Timeout ?? Options.InstanceReadyTimeout);
@@ -304,15 +328,28 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         }
     }
 
-    private static JsonObject InstanceOutputs(InstanceSnapshot snapshot) => new()
+    /// <summary>
+    /// The instance's outputs; the <c>*_address</c> twins of the IPs are written for use as a URL host: IPv6 in
+    /// brackets (Fly's 6PN and public v6), IPv4 as it is (the emulator's loopback machines, a public v4).
+    /// </summary>
+    private static JsonObject InstanceOutputs(InstanceSnapshot snapshot)
     {
-        ["id"] = snapshot.Id,
-        ["name"] = snapshot.Name,
-        ["region"] = snapshot.Region,
-        ["private_ip"] = snapshot.PrivateIp,
-        ["public_ip"] = snapshot.Ips.FirstOrDefault(ip => ip != snapshot.PrivateIp),
-        ["machine_id"] = snapshot.MachineId,
-    };
+        var publicIp = snapshot.Ips.FirstOrDefault(ip => ip != snapshot.PrivateIp);
+        return new()
+        {
+            ["id"] = snapshot.Id,
+            ["name"] = snapshot.Name,
+            ["region"] = snapshot.Region,
+            ["private_ip"] = snapshot.PrivateIp,
+            ["private_address"] = UrlHost(snapshot.PrivateIp),
+            ["public_ip"] = publicIp,
+            ["public_address"] = UrlHost(publicIp),
+            ["machine_id"] = snapshot.MachineId,
+        };
+
+        static string? UrlHost(string? ip) =>
+            System.Net.IPAddress.TryParse(ip, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip;
+    }
 
     private static IInstanceGrain Instance(StepAttempt attempt, string id) =>
         InstanceSpecRules.ValidateName(id) is { } problem
