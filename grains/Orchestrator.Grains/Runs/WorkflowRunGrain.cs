@@ -36,6 +36,9 @@ internal sealed partial class WorkflowRunGrain(
     private const string WakeReminder = "wake";
     private const int LiveBuffer = 1024;
 
+    // Bounds how often one attempt is re-run because a silo under it died, so a step that kills its silo cannot loop forever.
+    private const int MaxInterruptions = 5;
+
     private readonly List<Channel<RunEvent>> _watchers = [];
     private readonly Dictionary<string, TaskCompletionSource<string>> _signalWaiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource> _childWaiters = new(StringComparer.Ordinal);
@@ -408,6 +411,7 @@ internal sealed partial class WorkflowRunGrain(
             return;
         }
 
+        var interruptions = 0;
         while (true)
         {
             if (st.Status is StepStatuses.Pending)
@@ -447,6 +451,14 @@ internal sealed partial class WorkflowRunGrain(
                 await Emit(RunEventKinds.StepFailed, step.Id, st.Attempt, new JsonObject { ["error"] = "cancelled" });
                 _dirty = true;
                 return;
+            }
+            catch (Exception exception) when (IsInterruption(exception) && ++interruptions <= MaxInterruptions)
+            {
+                // The silo running part of the step (an SSH session, an instance grain) died: the step did not fail,
+                // it was cut off. Run the same attempt again, with the same idempotency key.
+                LogInterrupted(Key, step.Id, st.Attempt, exception.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+                continue;
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -791,6 +803,10 @@ internal sealed partial class WorkflowRunGrain(
         return map.ToDictionary(p => p.Key, p => WorkflowValue.FromJsonNode(p.Value), StringComparer.Ordinal);
     }
 
+    private static bool IsInterruption(Exception exception) =>
+        exception is OrleansMessageRejectionException or SiloUnavailableException
+        || exception.InnerException is OrleansMessageRejectionException or SiloUnavailableException;
+
     private string IdempotencyKey(StepDefinition step, StepState st) => $"{_runId}.{step.Id}.{st.Attempt}";
 
     private void ThrowIfMissing()
@@ -884,6 +900,9 @@ internal sealed partial class WorkflowRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {Run}: {Status}")]
     private partial void LogFinished(string run, string status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Run}: step {Step} attempt {Attempt} was cut off ({Reason}); running it again")]
+    private partial void LogInterrupted(string run, string step, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {Run}: the driver stopped; the run resumes at the next reminder tick")]
     private partial void LogDriverFailed(Exception exception, string run);

@@ -63,6 +63,7 @@ public static partial class SiloApplication
         builder.UseOrleans(silo =>
         {
             ConfigureSilo(silo, settings);
+            ConfigureFailover(silo, builder.Configuration);
             configureSilo?.Invoke(silo);
         });
 
@@ -127,6 +128,20 @@ public static partial class SiloApplication
         {
             await fly.CreateAppAsync(options.AppName, cancellationToken: cancellationToken);
             LogFlyAppCreated(logger, options.AppName);
+        }
+    }
+
+    /// <summary>
+    /// How fast a dead silo's work moves: Orleans' membership probes (<c>Orleans:Membership:*</c>, e.g. ProbeTimeout,
+    /// NumMissedProbesLimit, NumVotesForDeathDeclaration) and the run reminders' period
+    /// (<c>Orchestrator:Workflows:ResumePeriod</c>; below Orleans' one-minute floor it lowers the floor with it).
+    /// </summary>
+    private static void ConfigureFailover(ISiloBuilder silo, ConfigurationManager configuration)
+    {
+        silo.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+        if (configuration.GetValue<TimeSpan?>($"{Grains.Runs.WorkflowOptions.SectionName}:ResumePeriod") is { } resume && resume < TimeSpan.FromMinutes(1))
+        {
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = resume);
         }
     }
 

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Fly;
+using Orchestrator.Fly.Emulator;
+using Orchestrator.Grains.Runs;
+using Orchestrator.Testing;
+
+namespace Orchestrator.IntegrationTests;
+
+/// <summary>
+/// The crash the run grain is built for: a silo running 50 workflows is killed (SIGKILL, as a real process) in the
+/// middle of a step, and every run finishes on the silo that is left.
+/// </summary>
+public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IAsyncLifetime
+{
+    private const string AppName = "crash-test";
+    private const int Runs = 50;
+    private FlyEmulator _emulator = null!;
+
+    public async Task InitializeAsync() =>
+        _emulator = await FlyEmulator.StartAsync(new FlyEmulatorOptions { TransitionDelay = TimeSpan.FromMilliseconds(50), RateLimitScale = 50, DestroyedRetention = TimeSpan.FromMinutes(10) });
+
+    public async Task DisposeAsync() => await _emulator.DisposeAsync();
+
+    [Fact]
+    public async Task RunsOnAKilledSiloAllFinishOnTheSurvivorWithoutRepeatingCompletedStepsOrMachines()
+    {
+        var connectionString = await database.CreateDatabaseAsync();
+        var httpPort = LoopbackPort.Free();
+        using var doomed = StartSiloProcess(connectionString, httpPort);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
+        await Wait.UntilAsync(async () => await ReadyAsync(http), "the first silo to be ready", TimeSpan.FromSeconds(60));
+
+        using (var registered = await http.PostAsync("/api/workflows", new StringContent(Workflow, Encoding.UTF8, "application/yaml")))
+        {
+            Assert.True(registered.IsSuccessStatusCode, await registered.Content.ReadAsStringAsync());
+        }
+
+        // Started while the doomed silo is alone: every run, instance and session grain lives there.
+        var runIds = await Task.WhenAll(Enumerable.Range(0, Runs).Select(async i =>
+        {
+            using var started = await http.PostAsJsonAsync("/api/runs", new { workflow = "crashy", idempotency_key = $"crash-{i}" });
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            return JsonSerializer.Deserialize<JsonElement>(await started.Content.ReadAsStringAsync()).GetProperty("id").GetString()!;
+        }));
+
+        await using var survivor = await SiloNode.StartAsync(connectionString, "crash", configureServices: null, SiloArguments().ToArray());
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var statuses = await Task.WhenAll(runIds.Select(id => StepStatusAsync(survivor.Http, id, "work")));
+            if (statuses.Count(s => s == StepStatuses.Running) >= Runs / 3)
+            {
+                break;
+            }
+
+            var seen = string.Join(", ", statuses.GroupBy(s => s ?? "unknown").Select(g => $"{g.Key}: {g.Count()}"));
+            if (DateTime.UtcNow > deadline)
+            {
+                var errors = await Task.WhenAll(runIds.Select(async id => JsonSerializer.Deserialize<JsonElement>(await survivor.Http.GetStringAsync($"/api/runs/{id}")).GetProperty("error").ToString()));
+                Assert.Fail($"most runs never were in the middle of their long step (work steps: {seen}); errors: {string.Join(" | ", errors.Distinct())}");
+            }
+
+            await Task.Delay(200);
+        }
+
+        doomed.Kill(entireProcessTree: true);
+        await doomed.WaitForExitAsync();
+
+        await Wait.UntilAsync(
+            async () => (await Task.WhenAll(runIds.Select(id => RunStatusAsync(survivor.Http, id)))).All(s => s is not null && RunStatuses.IsTerminal(s)),
+            "every run to end on the surviving silo",
+            TimeSpan.FromSeconds(150));
+
+        var fly = survivor.App.Services.GetRequiredService<IMachineProvider>();
+        var machines = await fly.ListMachinesAsync(AppName, new MachineListFilter { IncludeDeleted = true });
+        var interrupted = 0;
+        foreach (var id in runIds)
+        {
+            var run = JsonSerializer.Deserialize<JsonElement>(await survivor.Http.GetStringAsync($"/api/runs/{id}"));
+            Assert.True(run.GetProperty("status").GetString() == RunStatuses.Succeeded, $"run {id}: {run}");
+            var steps = run.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+            var log = steps["report"].GetProperty("outputs").GetProperty("log").GetString()!.Split('\n');
+
+            // Completed steps ran once; the step in flight at the crash may have run twice, with the same key.
+            Assert.Equal(1, log.Count(l => l == $"{id}.before.1"));
+            Assert.InRange(log.Count(l => l == $"{id}.work.1"), 1, 2);
+            interrupted += log.Count(l => l == $"{id}.work.1") - 1;
+            Assert.Equal(1, log.Count(l => l == $"{id}.after.1"));
+            Assert.All(log, l => Assert.EndsWith(".1", l, StringComparison.Ordinal));
+
+            // One machine per instance, ever, and none left running.
+            var instance = steps["box"].GetProperty("outputs").GetProperty("id").GetString()!;
+            var made = machines.Where(m => m.Config?.Metadata?.GetValueOrDefault("orchestrator_instance") == instance).ToList();
+            Assert.True(made.Count == 1, $"instance {instance} had {made.Count} machines");
+        }
+
+        // The kill really cut steps off: their runs went on from the checkpoint and ran the same attempt again.
+        Assert.True(interrupted >= Runs / 3, $"only {interrupted} runs had their long step cut off by the kill");
+        await Wait.UntilAsync(
+            async () => (await fly.ListMachinesAsync(AppName)).All(m => m.State is "destroyed" or "destroying"),
+            "every machine to be destroyed by the runs' cleanup");
+    }
+
+    private const string Workflow = """
+        name: crashy
+        steps:
+          - id: box
+            uses: instance.create
+            with: { name: "c-${{ run.id }}", region: ams, size: shared-cpu-1x }
+          - id: before
+            uses: ssh.exec
+            with: { instance: "${{ steps.box.outputs.id }}", command: echo "$ORCH_IDEMPOTENCY_KEY" >> /root/steps.log }
+          - id: work
+            uses: ssh.exec
+            with: { instance: "${{ steps.box.outputs.id }}", command: echo "$ORCH_IDEMPOTENCY_KEY" >> /root/steps.log; sleep 8 }
+          - id: after
+            uses: ssh.exec
+            with: { instance: "${{ steps.box.outputs.id }}", command: echo "$ORCH_IDEMPOTENCY_KEY" >> /root/steps.log }
+          - id: report
+            uses: ssh.exec
+            with: { instance: "${{ steps.box.outputs.id }}", command: cat /root/steps.log }
+            outputs: { log: stdout }
+        finally:
+          - id: cleanup
+            uses: instance.destroy
+            with: { instance: "${{ steps.box.outputs.id }}" }
+        """;
+
+    private IEnumerable<string> SiloArguments() =>
+    [
+        $"--FLY_API_TOKEN={_emulator.ApiToken}",
+        $"--Fly:BaseAddress={_emulator.BaseAddress}",
+        $"--Fly:AppName={AppName}",
+        "--Fly:RateLimitScale=50",
+        "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
+        "--Orchestrator:Workflows:ResumePeriod=00:00:02",
+        "--Orleans:Membership:ProbeTimeout=00:00:01",
+        "--Orleans:Membership:NumMissedProbesLimit=2",
+        "--Orleans:Membership:NumVotesForDeathDeclaration=1",
+        "--Orleans:Membership:TableRefreshTimeout=00:00:01",
+    ];
+
+    private Process StartSiloProcess(string connectionString, int httpPort)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var argument in new[]
+        {
+            $"--urls=http://127.0.0.1:{httpPort}",
+            $"--ConnectionStrings:Orchestrator={connectionString}",
+            "--Orchestrator:ClusterId=crash",
+            $"--Orchestrator:SiloPort={LoopbackPort.Free()}",
+            $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
+            "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
+            $"--Orchestrator:Secrets:EncryptionKey={SiloNode.EncryptionKey}",
+        }.Concat(SiloArguments()))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Orchestrator__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("FLY_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The silo process did not start.");
+        // Drained so the silo never blocks on a full pipe; its log is not needed.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task<bool> ReadyAsync(HttpClient http)
+    {
+        try
+        {
+            using var response = await http.GetAsync("/health/ready");
+            return response.StatusCode == HttpStatusCode.OK;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<string?> RunStatusAsync(HttpClient http, string id)
+    {
+        using var response = await http.GetAsync($"/api/runs/{id}");
+        return response.IsSuccessStatusCode ? JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync()).GetProperty("status").GetString() : null;
+    }
+
+    private static async Task<string?> StepStatusAsync(HttpClient http, string id, string step)
+    {
+        using var response = await http.GetAsync($"/api/runs/{id}");
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        var run = JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync());
+        return run.GetProperty("steps").EnumerateArray().First(s => s.GetProperty("id").GetString() == step).GetProperty("status").GetString();
+    }
+}
