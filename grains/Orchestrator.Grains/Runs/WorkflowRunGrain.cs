@@ -46,6 +46,7 @@ internal sealed partial class WorkflowRunGrain(
     private string _tenant = "";
     private string _runId = "";
     private Task? _driver;
+    private bool _driveAgain;
     private CancellationTokenSource? _cancel;
     private WorkflowDefinition? _definition;
     private IReadOnlyDictionary<string, string>? _secrets;
@@ -328,8 +329,15 @@ internal sealed partial class WorkflowRunGrain(
 
     private void EnsureDriving()
     {
-        if (_driver is { IsCompleted: false } || !Started || RunStatuses.IsTerminal(S.Status))
+        if (!Started || RunStatuses.IsTerminal(S.Status))
         {
+            return;
+        }
+
+        if (_driver is { IsCompleted: false })
+        {
+            // A driver that is finishing (e.g. a retry arrived while it wrote the end) goes round once more.
+            _driveAgain = true;
             return;
         }
 
@@ -339,6 +347,16 @@ internal sealed partial class WorkflowRunGrain(
     private async Task DriveAsync()
     {
         await Task.Yield();
+        do
+        {
+            _driveAgain = false;
+            await DriveOnceAsync();
+        }
+        while (_driveAgain && Started && !RunStatuses.IsTerminal(S.Status));
+    }
+
+    private async Task DriveOnceAsync()
+    {
         try
         {
             var definition = await DefinitionAsync(CancellationToken.None);
@@ -563,6 +581,12 @@ internal sealed partial class WorkflowRunGrain(
         await CheckpointAsync();
         await events.FlushAsync();
         await index.UpsertAsync(Summary());
+        if (!RunStatuses.IsTerminal(S.Status))
+        {
+            // Retried while the end was being written: the retry owns the run (and its reminder) now.
+            return;
+        }
+
         await UnregisterAsync(ResumeReminder);
         await UnregisterAsync(WakeReminder);
         foreach (var watcher in _watchers)
@@ -678,7 +702,9 @@ internal sealed partial class WorkflowRunGrain(
 
     private async Task Emit(string kind, string? stepId, int attempt, JsonObject data)
     {
-        var item = new RunEvent(Key, ++S.Sequence, time.GetUtcNow(), kind, stepId, attempt, data.ToJsonString());
+        // Microseconds, as the store keeps them: a live event and its replay are equal.
+        var now = time.GetUtcNow();
+        var item = new RunEvent(Key, ++S.Sequence, now.AddTicks(-(now.UtcTicks % 10)), kind, stepId, attempt, data.ToJsonString());
         await events.AppendAsync(item);
         foreach (var watcher in _watchers)
         {
