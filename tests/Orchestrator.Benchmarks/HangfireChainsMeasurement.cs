@@ -119,7 +119,10 @@ internal sealed class HangfireChainsMeasurement(string connectionString, int cha
             Percentiles.Of(done.SelectMany(c => Enumerable.Range(1, steps - 1).Select(s => Stopwatch.GetElapsedTime(recorder.EndedAt(c, s - 1), recorder.StartedAt(c, s)).TotalMilliseconds))),
             Percentiles.Of(done.Select(c => Stopwatch.GetElapsedTime(recorder.CreatedAt(c), recorder.EndedAt(c, steps - 1)).TotalMilliseconds)),
             [.. failures],
-            [$"chains: all {count} x {steps} jobs created {createdAfter.TotalSeconds:0.00} s after the first"]);
+            [$"chains: all {count} x {steps} jobs created {createdAfter.TotalSeconds:0.00} s after the first"])
+        {
+            StepDuration = Percentiles.Of(done.SelectMany(c => Enumerable.Range(0, steps).Select(s => Stopwatch.GetElapsedTime(recorder.StartedAt(c, s), recorder.EndedAt(c, s)).TotalMilliseconds))),
+        };
     }
 }
 

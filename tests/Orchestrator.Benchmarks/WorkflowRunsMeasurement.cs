@@ -177,6 +177,7 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
         var firstStep = ok.Select(v => (v.Steps[0].StartedAt!.Value - v.CreatedAt).TotalMilliseconds);
         var lastStep = ok.Select(v => (v.EndedAt!.Value - v.Steps[^1].EndedAt!.Value).TotalMilliseconds);
         var started = Percentiles.Of(startCalls);
+        var stepDuration = Percentiles.Of(ok.SelectMany(v => v.Steps.Select(st => (st.EndedAt!.Value - st.StartedAt!.Value).TotalMilliseconds)));
         var (f, l) = (Percentiles.Of(firstStep), Percentiles.Of(lastStep));
         return new SideReport(
             ok.Count,
@@ -188,7 +189,10 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
             [
                 $"starts: all {count} accepted {(startsDone - first).TotalSeconds:0.00} s after the first; StartAsync call p50 {started.P50:0.00} ms  p99 {started.P99:0.00} ms",
                 $"run accepted -> first step started p50 {f.P50:0.00} ms  p99 {f.P99:0.00} ms; last step ended -> run ended p50 {l.P50:0.00} ms  p99 {l.P99:0.00} ms",
-            ]);
+            ])
+        {
+            StepDuration = stepDuration,
+        };
     }
 
     /// <summary>
@@ -237,6 +241,9 @@ internal sealed record SideReport(
     IReadOnlyList<string> Failures,
     IReadOnlyList<string> Notes)
 {
+    /// <summary>Each step's own start to end: for Orchestrator it holds the checkpoint written after the start.</summary>
+    public Percentiles StepDuration { get; init; } = new(double.NaN, double.NaN);
+
     public double StepsPerSecond => Steps / Wall.TotalSeconds;
 
     public CpuCores Cores { get; init; } = new(double.NaN, double.NaN);
