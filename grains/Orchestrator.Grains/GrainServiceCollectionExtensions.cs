@@ -43,6 +43,7 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<WorkflowOptions>().Bind(configuration.GetSection(WorkflowOptions.SectionName));
         services.AddHttpClient(StepExecutor.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<StepExecutor>();
+        services.AddSingleton<Workflows.WorkflowDefinitionCache>();
         return services;
     }
 }

@@ -27,6 +27,7 @@ internal sealed partial class WorkflowRunGrain(
     IRunEventStore events,
     IRunIndex index,
     StepExecutor executor,
+    WorkflowDefinitionCache definitions,
     InstanceSecretProtector secrets,
     IOptions<WorkflowOptions> options,
     TimeProvider time,
@@ -87,7 +88,7 @@ internal sealed partial class WorkflowRunGrain(
             ?? throw new WorkflowNotFoundException(request.Version is { } v
                 ? $"Workflow '{request.Workflow}' has no version {v}."
                 : $"There is no workflow '{request.Workflow}'.");
-        var definition = Parse(version);
+        var definition = definitions.Get(version);
         var given = ParseInputs(request.InputsJson);
         var inputs = WorkflowInputs.Resolve(definition, given, out var inputErrors);
         if (inputErrors is [var first, ..])
@@ -796,17 +797,11 @@ internal sealed partial class WorkflowRunGrain(
 
         var version = await GrainFactory.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(_tenant, S.Workflow)).GetAsync(S.Version, cancellationToken)
             ?? throw new WorkflowNotFoundException($"Workflow '{S.Workflow}' version {S.Version} is gone.");
-        _definition = Parse(version);
+        _definition = definitions.Get(version);
         _secrets = S.SecretsProtected is { } protectedSecrets
             ? JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(protectedSecrets, Key))
             : new Dictionary<string, string>();
         return _definition;
-    }
-
-    private static WorkflowDefinition Parse(WorkflowVersionInfo version)
-    {
-        var result = WorkflowDefinitionReader.Read(version.Source ?? "", WorkflowDefinitionReader.DetectFormat(version.Source ?? ""));
-        return result.Definition ?? throw WorkflowDefinitionGrain.Invalid(result.Errors);
     }
 
     private static Dictionary<string, WorkflowValue> ParseInputs(string json)
