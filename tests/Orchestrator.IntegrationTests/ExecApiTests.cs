@@ -394,7 +394,7 @@ public sealed class ExecApiTests(ExecFixture fixture) : IClassFixture<ExecFixtur
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         using var response = await Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}; silo errors: {string.Join(" || ", fixture.Silo.Log.Lines.Where(l => l.Contains("xception", StringComparison.Ordinal)).TakeLast(3))}");
         return JsonSerializer.Deserialize<JsonElement>(text);
     }
 

@@ -48,6 +48,8 @@ internal sealed partial class WorkflowRunGrain(
     private string _runId = "";
     private Task? _driver;
     private bool _driveAgain;
+    private bool _resumed;
+    private readonly Dictionary<string, IGrainReminder> _reminders = new(StringComparer.Ordinal);
     private CancellationTokenSource? _cancel;
     private WorkflowDefinition? _definition;
     private IReadOnlyDictionary<string, string>? _secrets;
@@ -65,6 +67,8 @@ internal sealed partial class WorkflowRunGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_tenant, _runId) = InstanceKey.Parse(Key);
+        // Reminders of an earlier activation are not known here; they are looked up when they are removed.
+        _resumed = Started;
         if (Started && !RunStatuses.IsTerminal(S.Status))
         {
             S.Sequence = Math.Max(S.Sequence, await events.GetLastSequenceAsync(Key, cancellationToken));
@@ -123,7 +127,7 @@ internal sealed partial class WorkflowRunGrain(
         }
 
         await Emit(RunEventKinds.RunStarted, null, 0, new JsonObject { ["workflow"] = S.Workflow, ["version"] = S.Version });
-        await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
+        _reminders[ResumeReminder] = await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
         await CheckpointAsync();
         await index.UpsertAsync(Summary(), cancellationToken);
         LogStarted(Key, S.Workflow, S.Version);
@@ -202,7 +206,7 @@ internal sealed partial class WorkflowRunGrain(
         S.Error = null;
         S.EndedAt = null;
         await Emit(RunEventKinds.RunResumed, null, 0, new JsonObject { ["reason"] = "retry" });
-        await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
+        _reminders[ResumeReminder] = await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
         await CheckpointAsync();
         await index.UpsertAsync(Summary(), cancellationToken);
         EnsureDriving();
@@ -858,12 +862,14 @@ internal sealed partial class WorkflowRunGrain(
         }
 
         var due = _longWaits.Min(w => w.At) - time.GetUtcNow();
-        await this.RegisterOrUpdateReminder(WakeReminder, due < TimeSpan.Zero ? TimeSpan.Zero : due, Options.ResumePeriod);
+        _reminders[WakeReminder] = await this.RegisterOrUpdateReminder(WakeReminder, due < TimeSpan.Zero ? TimeSpan.Zero : due, Options.ResumePeriod);
     }
 
     private async Task UnregisterAsync(string name)
     {
-        if (await this.GetReminder(name) is { } reminder)
+        // Reminders registered by this activation are known; only an activation that resumed a run has to look.
+        var reminder = _reminders.Remove(name, out var known) ? known : _resumed ? await this.GetReminder(name) : null;
+        if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
         }
