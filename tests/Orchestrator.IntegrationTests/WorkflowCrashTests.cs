@@ -30,6 +30,21 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
         var connectionString = await database.CreateDatabaseAsync();
         var httpPort = LoopbackPort.Free();
         using var doomed = StartSiloProcess(connectionString, httpPort);
+        try
+        {
+            await RunTheCrashAsync(connectionString, httpPort, doomed);
+        }
+        finally
+        {
+            if (!doomed.HasExited)
+            {
+                doomed.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private async Task RunTheCrashAsync(string connectionString, int httpPort, Process doomed)
+    {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
         await Wait.UntilAsync(async () => await ReadyAsync(http), "the first silo to be ready", TimeSpan.FromSeconds(60));
 

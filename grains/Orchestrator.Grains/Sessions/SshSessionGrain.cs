@@ -258,18 +258,58 @@ internal sealed partial class SshSessionGrain(
             return target;
         }
 
-        if (!await GrainFactory.GetGrain<IInstanceGrain>(_instanceKey).PinHostKeyAsync(hostKey, cancellationToken))
+        // The instance grain takes one call at a time and may be busy following a transition: wait for the pin a
+        // little, then go on trusting this first connection (as trust on first use does anyway) and finish the pin
+        // in the background.
+        var pin = GrainFactory.GetGrain<IInstanceGrain>(_instanceKey).PinHostKeyAsync(hostKey, CancellationToken.None);
+        if (await Task.WhenAny(pin, Task.Delay(Options.PinWait, time, cancellationToken)) == pin)
         {
-            // Another silo pinned a different key between our read and our pin.
-            pool.Invalidate(_instanceKey);
-            throw new InstanceUnreachableException(
-                UnreachableReasons.HostKeyMismatch,
-                $"Instance '{_instanceId}' presented SSH host key {SshKeys.Fingerprint(hostKey)}, which is not the key pinned for it. Connection refused.");
+            if (!await pin)
+            {
+                throw HostKeyNotPinned(hostKey);
+            }
+
+            var fingerprint = SshKeys.Fingerprint(hostKey);
+            LogHostKeyPinned(_instanceKey, fingerprint);
+        }
+        else
+        {
+            _ = FinishPinAsync(pin, hostKey);
         }
 
-        var fingerprint = SshKeys.Fingerprint(hostKey);
-        LogHostKeyPinned(_instanceKey, fingerprint);
         return target with { PinnedHostKey = hostKey };
+    }
+
+    private async Task FinishPinAsync(Task<bool> pin, string hostKey)
+    {
+        try
+        {
+            if (await pin)
+            {
+                var fingerprint = SshKeys.Fingerprint(hostKey);
+                LogHostKeyPinned(_instanceKey, fingerprint);
+                return;
+            }
+
+            var refusal = HostKeyNotPinned(hostKey).Message;
+            LogPinRefused(_instanceKey, refusal);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogPinRefused(_instanceKey, exception.Message);
+        }
+
+        // Unpinned or pinned to another key: the next command connects afresh and checks the pin.
+        pool.Invalidate(_instanceKey);
+    }
+
+    private InstanceUnreachableException HostKeyNotPinned(string hostKey)
+    {
+        // Another silo pinned a different key between our read and our pin.
+        pool.Invalidate(_instanceKey);
+        return new InstanceUnreachableException(
+            UnreachableReasons.HostKeyMismatch,
+            $"Instance '{_instanceId}' presented SSH host key {SshKeys.Fingerprint(hostKey)}, which is not the key pinned for it. Connection refused.");
     }
 
     private async Task<SshTarget> ResolveTargetAsync(CancellationToken cancellationToken)
@@ -305,6 +345,9 @@ internal sealed partial class SshSessionGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Instance {Instance}: pinned SSH host key {Fingerprint} on first connect")]
     private partial void LogHostKeyPinned(string instance, string fingerprint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Instance}: the host key of the first connection could not be pinned ({Reason}); the connection is dropped")]
+    private partial void LogPinRefused(string instance, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Instance {Instance}: SSH connect failed ({Reason}); retrying while the machine comes up")]
     private partial void LogConnectRetry(string instance, string reason);

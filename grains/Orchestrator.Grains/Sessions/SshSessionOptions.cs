@@ -16,6 +16,9 @@ public sealed class SshSessionOptions
     /// <summary>How long a refused or unanswered connect is retried: a machine that just started needs a moment for sshd.</summary>
     public TimeSpan ConnectRetryWindow { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long the first connection waits for its host key to be pinned before it goes on and pins in the background.</summary>
+    public TimeSpan PinWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a closed shell waits for its exit status to arrive.</summary>
     public TimeSpan ShellExitStatusWait { get; set; } = TimeSpan.FromSeconds(2);
 

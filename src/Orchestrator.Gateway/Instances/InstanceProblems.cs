@@ -19,6 +19,8 @@ public static class InstanceProblems
     public const string SshUnreachable = TypeBase + "ssh-unreachable";
     public const string SshHostKeyMismatch = TypeBase + "ssh-host-key-mismatch";
     public const string SshAuthenticationFailed = TypeBase + "ssh-authentication-failed";
+    public const string ClusterTimeout = TypeBase + "cluster-timeout";
+    public const string ClusterUnavailable = TypeBase + "cluster-unavailable";
 
     public static IResult Invalid(string field, string problem) =>
         TypedResults.Problem(
@@ -37,6 +39,9 @@ public static class InstanceProblems
         InstanceConflictException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance is in another state", type: Conflict),
         InstanceProviderException ex => FromProvider(ex),
         InstanceUnreachableException ex => FromUnreachable(ex),
+        // The cluster did not answer in time, or the silo holding the grain just left: worth retrying, not a bug.
+        TimeoutException => TypedResults.Problem("The cluster did not answer in time; retry the request.", statusCode: StatusCodes.Status504GatewayTimeout, title: "The cluster timed out", type: ClusterTimeout),
+        Orleans.Runtime.OrleansMessageRejectionException => TypedResults.Problem("The silo holding this object is unavailable; retry the request.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "The cluster is unavailable", type: ClusterUnavailable),
         _ => null,
     };
 
