@@ -106,14 +106,15 @@ public sealed class ResilienceTests
     {
         await using var server = await FlyTestServer.StartAsync(async (context, _) =>
             await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default));
-        await using var host = FlyClientHost.Create(server.BaseAddress, s => s["Fly:AttemptTimeout"] = "00:00:00.300");
+        await using var host = FlyClientHost.Create(server.BaseAddress, s => s["Fly:AttemptTimeout"] = "00:00:01");
 
         var ex = await Assert.ThrowsAsync<FlyApiException>(() => host.Provider.StopMachineAsync(FlyClientHost.AppName, "1857156b526dd8"));
 
         Assert.Equal(FlyErrorCategory.Timeout, ex.Category);
         Assert.True(ex.OutcomeUnknown);
         Assert.Null(ex.StatusCode);
-        Assert.Single(server.Requests);
+        // On a loaded machine the one attempt may time out before it reaches the server; it is never sent twice.
+        Assert.InRange(server.Requests.Count, 0, 1);
     }
 
     [Fact]

@@ -1,0 +1,56 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Orchestrator.IntegrationTests;
+
+/// <summary>Runs alone: it measures the live memory of the whole test process, which other test classes would disturb.</summary>
+[CollectionDefinition(nameof(MemoryMeasurement), DisableParallelization = true)]
+public sealed class MemoryMeasurement;
+
+[Collection(nameof(MemoryMeasurement))]
+public sealed class ExecMemoryTests(ExecFixture fixture) : IClassFixture<ExecFixture>
+{
+    [Fact]
+    public async Task TwoHundredMegabytesStreamInConstantMemory()
+    {
+        const long size = 200L * 1024 * 1024;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/instances/box/exec")
+        {
+            Content = JsonContent.Create(new { command = $"head -c {size} /dev/zero | tr '\\0' 'x'" }),
+        };
+        using var response = await fixture.Silo.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var stream = await response.Content.ReadAsStreamAsync();
+        using var reader = new StreamReader(stream);
+        long received = 0;
+        long peakLive = 0;
+        var baseline = GC.GetTotalMemory(forceFullCollection: true);
+        var lines = 0;
+        JsonElement? exit = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            var item = JsonSerializer.Deserialize<JsonElement>(line);
+            if (item.TryGetProperty("data", out var data))
+            {
+                received += data.GetString()!.Length;
+            }
+            else if (item.TryGetProperty("exit_code", out _))
+            {
+                exit = item;
+            }
+
+            if (++lines % 1000 == 0)
+            {
+                // Live memory of this process, which runs the silo, the gateway and this client.
+                peakLive = Math.Max(peakLive, GC.GetTotalMemory(forceFullCollection: true) - baseline);
+            }
+        }
+
+        Assert.Equal(size, received);
+        Assert.NotNull(exit);
+        Assert.Equal(0, exit.Value.GetProperty("exit_code").GetInt32());
+        Assert.Equal(size, exit.Value.GetProperty("stdout_bytes").GetInt64());
+        Assert.True(peakLive < 64L * 1024 * 1024, $"live memory grew by {peakLive / (1024 * 1024)} MB while streaming 200 MB");
+    }
+}
