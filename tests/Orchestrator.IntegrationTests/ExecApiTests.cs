@@ -176,6 +176,31 @@ public sealed class ExecApiTests(ExecFixture fixture) : IClassFixture<ExecFixtur
     }
 
     [Fact]
+    public async Task AVolumeKeepsItsDataAcrossStopAndStart()
+    {
+        using (var created = await Http.PostAsJsonAsync("/api/instances?wait=started", new { name = "keeper", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        Assert.Equal(0, (await ExecBufferedAsync("keeper", new { command = "echo kept > /data/file; echo lost > /root/file" })).GetProperty("exit_code").GetInt32());
+        foreach (var (action, state) in new[] { ("stop", "stopped"), ("start", "started") })
+        {
+            using (var response = await Http.PostAsync($"/api/instances/keeper/{action}", null))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            }
+
+            await Wait.UntilAsync(async () => (await GetInstanceAsync("keeper")).GetProperty("state").GetString() == state, $"keeper to be {state}");
+        }
+
+        var after = await ExecBufferedAsync("keeper", new { command = "cat /data/file; mountpoint -q /data && echo mounted" });
+        Assert.Equal("kept\nmounted\n", after.GetProperty("stdout").GetString());
+        using var destroyed = await Http.DeleteAsync("/api/instances/keeper");
+        Assert.Equal(HttpStatusCode.OK, destroyed.StatusCode);
+    }
+
+    [Fact]
     public async Task BufferedJsonIsCappedAndSaysSo()
     {
         var result = await ExecBufferedAsync(ExecFixture.Box, new { command = "head -c 3000 /dev/zero | tr '\\0' 'y'; echo done >&2", max_output_bytes = 1000 });
