@@ -84,10 +84,25 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
         doomed.Kill(entireProcessTree: true);
         await doomed.WaitForExitAsync();
 
-        await Wait.UntilAsync(
-            async () => (await Task.WhenAll(runIds.Select(id => RunStatusAsync(survivor.Http, id)))).All(s => s is not null && RunStatuses.IsTerminal(s)),
-            "every run to end on the surviving silo",
-            TimeSpan.FromSeconds(150));
+        var endBy = DateTime.UtcNow.AddSeconds(240);
+        while (true)
+        {
+            var statuses = await Task.WhenAll(runIds.Select(id => RunStatusAsync(survivor.Http, id)));
+            if (statuses.All(s => s is not null && RunStatuses.IsTerminal(s)))
+            {
+                break;
+            }
+
+            if (DateTime.UtcNow > endBy)
+            {
+                var stuck = runIds.Where((_, i) => statuses[i] is null || !RunStatuses.IsTerminal(statuses[i]!)).Take(3).ToList();
+                var views = await Task.WhenAll(stuck.Select(async id => { using var r = await survivor.Http.GetAsync($"/api/runs/{id}"); return $"{(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}"; }));
+                var log = survivor.Log.Lines.Where(l => l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Error", StringComparison.Ordinal)).TakeLast(15);
+                Assert.Fail($"{stuck.Count}+ runs did not end on the surviving silo: {string.Join(" || ", views)}; survivor warnings: {string.Join(" || ", log)}");
+            }
+
+            await Task.Delay(500);
+        }
 
         var fly = survivor.App.Services.GetRequiredService<IMachineProvider>();
         var machines = await fly.ListMachinesAsync(AppName, new MachineListFilter { IncludeDeleted = true });

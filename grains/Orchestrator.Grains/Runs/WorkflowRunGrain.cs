@@ -386,6 +386,13 @@ internal sealed partial class WorkflowRunGrain(
 
             await FinishAsync(definition);
         }
+        catch (Orleans.Storage.InconsistentStateException exception)
+        {
+            // Another activation (e.g. one that lived on a silo declared dead while it still wrote) moved the
+            // checkpoint on: this copy is stale. Let it go; the reminder activates the run again from the database.
+            LogStaleCheckpoint(Key, exception.Message);
+            DeactivateOnIdle();
+        }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The checkpoint is intact: the next reminder tick (or activation) drives the run again.
@@ -930,6 +937,9 @@ internal sealed partial class WorkflowRunGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Run}: step {Step} attempt {Attempt} was cut off ({Reason}); running it again")]
     private partial void LogInterrupted(string run, string step, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {Run}: its checkpoint was written elsewhere ({Reason}); reloading it")]
+    private partial void LogStaleCheckpoint(string run, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {Run}: the driver stopped; the run resumes at the next reminder tick")]
     private partial void LogDriverFailed(Exception exception, string run);
