@@ -180,14 +180,18 @@ internal sealed partial class SshSessionGrain(
         {
             using var stdin = command.Stdin is { } bytes ? new MemoryStream(bytes, writable: false) : null;
             var request = new SshExecRequest(command.Command, command.Env, command.Cwd, command.Timeout ?? ExecCommandRules.DefaultTimeout, stdin);
-            var result = await pool.ExecAsync(
-                _instanceKey,
-                target,
-                request,
-                (chunk, token) => output.WriteAsync(
-                    new ExecEvent(chunk.Stream == SshOutputStream.Stdout ? ExecEventKind.Stdout : ExecEventKind.Stderr, chunk.Data.ToArray()),
-                    token),
-                cancellationToken);
+            // On the thread pool, not the activation's turn: SSH.NET opens channels synchronously, and a slow machine
+            // must not stall every other call to this session (its other commands, their heartbeats) meanwhile.
+            var result = await Task.Run(
+                () => pool.ExecAsync(
+                    _instanceKey,
+                    target,
+                    request,
+                    (chunk, token) => output.WriteAsync(
+                        new ExecEvent(chunk.Stream == SshOutputStream.Stdout ? ExecEventKind.Stdout : ExecEventKind.Stderr, chunk.Data.ToArray()),
+                        token),
+                    cancellationToken),
+                CancellationToken.None);
             LogExecuted(_instanceKey, result.ExitCode, result.Signal, (long)result.Duration.TotalMilliseconds, result.TimedOut, result.Cancelled);
             var exited = new ExecEvent(ExecEventKind.Exited, Exit: new ExecExit(result.ExitCode, result.Signal, result.Duration, result.TimedOut, result.Cancelled));
             if (!output.TryWrite(exited))
@@ -216,7 +220,7 @@ internal sealed partial class SshSessionGrain(
         var target = await ConnectAsync(cancellationToken);
         try
         {
-            return await pool.OpenShellAsync(_instanceKey, target, columns, rows, cancellationToken);
+            return await Task.Run(() => pool.OpenShellAsync(_instanceKey, target, columns, rows, cancellationToken), CancellationToken.None);
         }
         catch (Exception exception) when (IsSshFailure(exception))
         {
@@ -238,7 +242,7 @@ internal sealed partial class SshSessionGrain(
         {
             try
             {
-                hostKey = await pool.ConnectAsync(_instanceKey, target, cancellationToken);
+                hostKey = await Task.Run(() => pool.ConnectAsync(_instanceKey, target, cancellationToken), CancellationToken.None);
                 break;
             }
             catch (Exception exception) when (IsTransient(exception) && time.GetUtcNow() + delay < deadline)
