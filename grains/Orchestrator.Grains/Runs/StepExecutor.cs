@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
@@ -24,7 +23,7 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
     public async Task<JsonObject> ExecuteAsync(StepAttempt attempt, CancellationToken cancellationToken)
     {
-        var with = TemplateRenderer.RenderParameters(attempt.Step, attempt.Context);
+        var with = StepParameters.Render(attempt.Step, attempt.Context);
         return attempt.Step.Uses switch
         {
             StepTypes.InstanceCreate => await CreateInstanceAsync(attempt, with, cancellationToken),
@@ -40,28 +39,24 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         };
     }
 
-    private async Task<JsonObject> CreateInstanceAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private async Task<JsonObject> CreateInstanceAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
     {
-        var name = Text(with, "name")!;
-        var env = with.TryGetValue("env", out var envValue) && envValue is MapValue envMap
-            ? envMap.Entries.ToDictionary(p => p.Key, p => p.Value.ToText(), StringComparer.Ordinal)
-            : null;
+        var name = with.GetString("name");
         InstanceVolumeSpec? volume = null;
-        if (with.TryGetValue("volume", out var volumeValue) && volumeValue is MapValue volumeMap)
+        if (with.GetOptionalMap("volume") is { } volumeMap)
         {
-            volume = new InstanceVolumeSpec(
-                int.Parse(volumeMap.Entries["size_gb"].ToText(), CultureInfo.InvariantCulture),
-                volumeMap.Entries["path"].ToText());
+            var volumeParameters = new StepParameters(attempt.Step.Id, volumeMap.Entries);
+            volume = new InstanceVolumeSpec(volumeParameters.GetOptionalInteger("size_gb") ?? 0, volumeParameters.GetString("path"));
         }
 
         var spec = new InstanceSpec(
             name,
-            Text(with, "region")!,
-            new InstanceSize(Text(with, "size")),
-            Text(with, "image"),
-            env,
+            with.GetString("region"),
+            new InstanceSize(with.GetString("size")),
+            with.GetOptionalString("image"),
+            with.GetOptionalStringMap("env"),
             volume,
-            with.TryGetValue("public_ip", out var ip) && ip.IsTruthy);
+            with.GetOptionalBoolean("public_ip") ?? false);
         if (InstanceSpecRules.Validate(spec) is [var problem, ..])
         {
             throw new InvalidOperationException($"instance {problem.Field} {problem.Problem}");
@@ -75,20 +70,20 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
     private async Task<JsonObject> TransitionAsync(
         StepAttempt attempt,
-        ValueDictionary<WorkflowValue> with,
+        StepParameters with,
         string target,
         Func<IInstanceGrain, CancellationToken, Task<InstanceSnapshot>> transition,
         CancellationToken cancellationToken)
     {
-        var grain = Instance(attempt, Text(with, "instance")!);
+        var grain = Instance(attempt, with.GetString("instance"));
         await PatientlyAsync(attempt, ct => transition(grain, ct), cancellationToken);
         var snapshot = await WaitForStateAsync(attempt, grain, target, cancellationToken);
         return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState };
     }
 
-    private async Task<JsonObject> DestroyAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private async Task<JsonObject> DestroyAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
     {
-        var id = Text(with, "instance")!;
+        var id = with.GetString("instance");
         var grain = Instance(attempt, id);
         if (await grain.GetAsync(cancellationToken) is null)
         {
@@ -96,24 +91,21 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
             return new JsonObject { ["id"] = id, ["state"] = "absent" };
         }
 
-        var keepVolume = with.TryGetValue("keep_volume", out var keep) && keep.IsTruthy;
+        var keepVolume = with.GetOptionalBoolean("keep_volume") ?? false;
         var snapshot = await PatientlyAsync(attempt, ct => grain.DestroyAsync(keepVolume, ct), cancellationToken);
         return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState };
     }
 
-    private async Task<JsonObject> ExecAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private async Task<JsonObject> ExecAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
     {
-        var instance = Text(with, "instance")!;
-        var command = Text(with, "command") ?? Text(with, "script")!;
-        var env = with.TryGetValue("env", out var envValue) && envValue is MapValue envMap
-            ? envMap.Entries.ToDictionary(p => p.Key, p => p.Value.ToText(), StringComparer.Ordinal)
-            : new Dictionary<string, string>(StringComparer.Ordinal);
-        env[IdempotencyVariable] = attempt.IdempotencyKey;
-        env[RunIdVariable] = attempt.Run.RunId;
-        TimeSpan? timeout = Text(with, "timeout") is { } limit ? Duration.Parse(limit) : null;
-        var accepted = with.TryGetValue("accepted_exit_codes", out var codes) && codes is ListValue list
-            ? list.Items.Select(c => int.Parse(c.ToText(), CultureInfo.InvariantCulture)).ToHashSet()
-            : [0];
+        var instance = with.GetString("instance");
+        var command = with.GetOptionalString("command") ?? with.GetString("script");
+        var env = new Dictionary<string, string>(with.GetOptionalStringMap("env") ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            [IdempotencyVariable] = attempt.IdempotencyKey,
+            [RunIdVariable] = attempt.Run.RunId,
+        };
+        var accepted = with.GetOptionalIntegers("accepted_exit_codes")?.ToHashSet() ?? [0];
 
         var session = attempt.Run.Grains.GetGrain<ISshSessionGrain>(SshSessionKey.Format(attempt.Run.Tenant, instance, SshSessionKey.ExecSession));
         var stdout = new CappedText(Options.MaxCapturedOutputBytes);
@@ -121,7 +113,7 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         var stdoutDecoder = Encoding.UTF8.GetDecoder();
         var stderrDecoder = Encoding.UTF8.GetDecoder();
         ExecExit? exit = null;
-        await foreach (var item in session.ExecAsync(new ExecCommand(command, env, Text(with, "cwd"), timeout), cancellationToken).WithCancellation(cancellationToken))
+        await foreach (var item in session.ExecAsync(new ExecCommand(command, env, with.GetOptionalString("cwd"), with.GetOptionalDuration("timeout")), cancellationToken).WithCancellation(cancellationToken))
         {
             switch (item.Kind)
             {
@@ -155,22 +147,19 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
                 : $"the command was killed by signal {exit.Signal}");
         }
 
-        var outputs = new JsonObject { ["exit_code"] = code, ["stdout"] = stdout.ToString(), ["stderr"] = stderr.ToString() };
-        Capture(attempt.Step, outputs, stdout.ToString(), stderr.ToString(), null);
-        return outputs;
+        var (stdoutText, stderrText) = (stdout.ToString(), stderr.ToString());
+        return Outputs(OutputCapturer.CaptureAll(
+            attempt.Step,
+            new Dictionary<OutputSource, string> { [OutputSource.Stdout] = stdoutText, [OutputSource.Stderr] = stderrText },
+            new Dictionary<string, WorkflowValue> { ["exit_code"] = WorkflowValue.From(code), ["stdout"] = WorkflowValue.From(stdoutText), ["stderr"] = WorkflowValue.From(stderrText) }));
     }
 
-    private async Task<JsonObject> HttpCheckAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private async Task<JsonObject> HttpCheckAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
     {
-        var url = new Uri(Text(with, "url")!, UriKind.Absolute);
-        var expected = with.TryGetValue("expect_status", out var statusValue) switch
-        {
-            true when statusValue is ListValue list => list.Items.Select(i => int.Parse(i.ToText(), CultureInfo.InvariantCulture)).ToHashSet(),
-            true when statusValue is not NullValue => [int.Parse(statusValue.ToText(), CultureInfo.InvariantCulture)],
-            _ => [200],
-        };
-        var deadline = time.GetUtcNow() + (Text(with, "timeout") is { } t ? Duration.Parse(t) : Options.HttpCheckTimeout);
-        var interval = Text(with, "interval") is { } i2 ? Duration.Parse(i2) : Options.HttpCheckInterval;
+        var url = new Uri(with.GetString("url"), UriKind.Absolute);
+        var expected = with.GetOptionalIntegers("expect_status")?.ToHashSet() ?? [200];
+        var deadline = time.GetUtcNow() + (with.GetOptionalDuration("timeout") ?? Options.HttpCheckTimeout);
+        var interval = with.GetOptionalDuration("interval") ?? Options.HttpCheckInterval;
         var client = http.CreateClient(HttpClientName);
         string last = "no answer yet";
         while (true)
@@ -181,9 +170,10 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
                 var body = await response.Content.ReadAsStringAsync(cancellationToken);
                 if (expected.Contains((int)response.StatusCode))
                 {
-                    var outputs = new JsonObject { ["status"] = (int)response.StatusCode, ["body"] = body.Length > 65536 ? body[..65536] : body };
-                    Capture(attempt.Step, outputs, null, null, body);
-                    return outputs;
+                    return Outputs(OutputCapturer.CaptureAll(
+                        attempt.Step,
+                        new Dictionary<OutputSource, string> { [OutputSource.Body] = body },
+                        new Dictionary<string, WorkflowValue> { ["status"] = WorkflowValue.From((int)response.StatusCode), ["body"] = WorkflowValue.From(body.Length > 65536 ? body[..65536] : body) }));
                 }
 
                 last = $"status {(int)response.StatusCode}";
@@ -202,9 +192,9 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         }
     }
 
-    private async Task<JsonObject> SleepAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private async Task<JsonObject> SleepAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
     {
-        var duration = Duration.Parse(Text(with, "duration")!);
+        var duration = with.GetDuration("duration");
         if (duration > TimeSpan.Zero)
         {
             var at = attempt.State.WakeAt ?? time.GetUtcNow().Add(duration);
@@ -219,10 +209,10 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         return [];
     }
 
-    private async Task<JsonObject> WaitForSignalAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private async Task<JsonObject> WaitForSignalAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
     {
-        var name = Text(with, "name")!;
-        DateTimeOffset? deadline = Text(with, "timeout") is { } t ? attempt.State.WakeAt ?? time.GetUtcNow().Add(Duration.Parse(t)) : null;
+        var name = with.GetString("name");
+        DateTimeOffset? deadline = with.GetOptionalDuration("timeout") is { } t ? attempt.State.WakeAt ?? time.GetUtcNow().Add(t) : null;
         if (attempt.State.Status != StepStatuses.Waiting)
         {
             await attempt.Run.SetWaitingAsync(attempt.State, deadline);
@@ -232,11 +222,11 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         return new JsonObject { ["payload"] = JsonNode.Parse(payload) };
     }
 
-    private static async Task<JsonObject> ChildRunAsync(StepAttempt attempt, ValueDictionary<WorkflowValue> with, CancellationToken cancellationToken)
+    private static async Task<JsonObject> ChildRunAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
     {
-        var workflow = Text(with, "workflow")!;
-        int? version = Text(with, "version") is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : null;
-        var inputs = with.TryGetValue("inputs", out var inputsValue) && inputsValue is MapValue map ? map.ToJsonNode()!.ToJsonString() : "{}";
+        var workflow = with.GetString("workflow");
+        var version = with.GetOptionalInteger("version");
+        var inputs = with.GetOptionalMap("inputs")?.ToJsonNode()!.ToJsonString() ?? "{}";
         // Derived from the idempotency key: a resumed attempt finds the child it started instead of starting another.
         var childId = "run-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(attempt.Run.RunKey + "/" + attempt.IdempotencyKey)))[..20];
         var child = attempt.Run.Grains.GetGrain<Orchestrator.Grains.Runs.IWorkflowRunGrain>(InstanceKey.Format(attempt.Run.Tenant, childId));
@@ -314,24 +304,9 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         }
     }
 
-    private static void Capture(StepDefinition step, JsonObject outputs, string? stdout, string? stderr, string? body)
-    {
-        foreach (var (name, capture) in step.Outputs)
-        {
-            var source = capture.From switch
-            {
-                OutputSource.Stdout => stdout,
-                OutputSource.Stderr => stderr,
-                _ => body,
-            };
-            outputs[name] = OutputCapturer.Capture(capture, name, source ?? "").ToJsonNode();
-        }
-    }
+    private static JsonObject Outputs(IReadOnlyDictionary<string, WorkflowValue> values) =>
+        new(values.Select(p => KeyValuePair.Create(p.Key, p.Value.ToJsonNode())));
 
-    /// <summary>
-    /// The instance's outputs; the <c>*_address</c> twins of the IPs are written for use as a URL host: IPv6 in
-    /// brackets (Fly's 6PN and public v6), IPv4 as it is (the emulator's loopback machines, a public v4).
-    /// </summary>
     private static JsonObject InstanceOutputs(InstanceSnapshot snapshot)
     {
         var publicIp = snapshot.Ips.FirstOrDefault(ip => ip != snapshot.PrivateIp);
@@ -355,9 +330,6 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         InstanceSpecRules.ValidateName(id) is { } problem
             ? throw new InvalidOperationException($"instance '{id}' {problem}")
             : attempt.Run.Grains.GetGrain<IInstanceGrain>(InstanceKey.Format(attempt.Run.Tenant, id));
-
-    private static string? Text(ValueDictionary<WorkflowValue> with, string name) =>
-        with.TryGetValue(name, out var value) && value is not NullValue ? value.ToText() : null;
 
     private static string Decode(Decoder decoder, byte[] data)
     {
