@@ -450,8 +450,17 @@ internal sealed partial class WorkflowRunGrain(
             }
             else if (st.Status == StepStatuses.Waiting && st.WakeAt is { } retryAt && st.Error is not null)
             {
-                // Resumed during a retry backoff.
-                await WaitUntilAsync(retryAt, cancellationToken);
+                // Backing off before the next attempt (also when the run resumed during the backoff).
+                try
+                {
+                    await WaitUntilAsync(retryAt, cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    await CancelStepAsync(step, st);
+                    return;
+                }
+
                 st.Status = StepStatuses.Pending;
                 continue;
             }
@@ -476,10 +485,7 @@ internal sealed partial class WorkflowRunGrain(
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                st.Status = StepStatuses.Cancelled;
-                st.EndedAt = time.GetUtcNow();
-                await Emit(RunEventKinds.StepFailed, step.Id, st.Attempt, new JsonObject { ["error"] = "cancelled" });
-                _dirty = true;
+                await CancelStepAsync(step, st);
                 return;
             }
             catch (Exception exception) when (IsInterruption(exception) && ++interruptions <= MaxInterruptions)
@@ -508,20 +514,16 @@ internal sealed partial class WorkflowRunGrain(
             st.WakeAt = time.GetUtcNow() + delay;
             await Emit(RunEventKinds.StepRetried, step.Id, st.Attempt, new JsonObject { ["error"] = st.Error, ["delay_ms"] = (long)delay.TotalMilliseconds, ["next_attempt"] = st.Attempt + 1 });
             await CheckpointAsync();
-            try
-            {
-                await WaitUntilAsync(st.WakeAt.Value, cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                st.Status = StepStatuses.Cancelled;
-                st.EndedAt = time.GetUtcNow();
-                _dirty = true;
-                return;
-            }
-
-            st.Status = StepStatuses.Pending;
         }
+    }
+
+    private async Task CancelStepAsync(StepDefinition step, StepState st)
+    {
+        st.Status = StepStatuses.Cancelled;
+        st.EndedAt = time.GetUtcNow();
+        await Emit(RunEventKinds.StepFailed, step.Id, st.Attempt, new JsonObject { ["error"] = "cancelled" });
+        // Written with the next transition (the cleanup's start or the run's end).
+        _dirty = true;
     }
 
     private async Task StartAttemptAsync(StepDefinition step, StepState st)
