@@ -86,13 +86,15 @@ public sealed class ExecOutputTests
     [InlineData("""{"type":"resize","cols":5000,"rows":24}""", "resize needs")]
     public void ControlMessagesAreCheckedBeforeUse(string message, string? problem)
     {
-        var result = ExecEndpoints.ParseControl(Encoding.UTF8.GetBytes(message));
+        var (resize, result) = ExecEndpoints.ParseControl(Encoding.UTF8.GetBytes(message));
         if (problem is null)
         {
             Assert.Null(result);
+            Assert.Equal((80, 24), (resize!.Cols, resize.Rows));
         }
         else
         {
+            Assert.Null(resize);
             Assert.Contains(problem, result, StringComparison.Ordinal);
         }
     }

@@ -214,14 +214,14 @@ public static class ExecEndpoints
                 {
                     var message = control.ToArray();
                     control.SetLength(0);
-                    if (ParseControl(message) is { } controlProblem)
+                    var (resize, controlProblem) = ParseControl(message);
+                    if (controlProblem is not null)
                     {
                         await SendControlErrorAsync(socket, controlProblem, cancellationToken);
                     }
                     else
                     {
-                        var resize = JsonSerializer.Deserialize<ShellControl>(message, InstanceEndpoints.Json)!;
-                        await grain.ResizeShellAsync(resize.Cols!.Value, resize.Rows!.Value, cancellationToken);
+                        await grain.ResizeShellAsync(resize!.Cols!.Value, resize.Rows!.Value, cancellationToken);
                     }
                 }
             }
@@ -232,8 +232,8 @@ public static class ExecEndpoints
         }
     }
 
-    /// <summary>Null when <paramref name="message"/> is a valid resize message.</summary>
-    internal static string? ParseControl(byte[] message)
+    /// <summary>The resize message, or the problem with it.</summary>
+    internal static (ShellControl? Resize, string? Problem) ParseControl(byte[] message)
     {
         ShellControl? control;
         try
@@ -242,17 +242,17 @@ public static class ExecEndpoints
         }
         catch (JsonException ex)
         {
-            return $"control message is not valid JSON: {ex.Message}";
+            return (null, $"control message is not valid JSON: {ex.Message}");
         }
 
         if (control is not { Type: "resize" })
         {
-            return "control message type must be 'resize'";
+            return (null, "control message type must be 'resize'");
         }
 
         return control is { Cols: { } cols, Rows: { } rows } && ExecCommandRules.ValidateWindow(cols, rows) is null
-            ? null
-            : $"resize needs cols and rows from {ExecCommandRules.MinColumns} to {ExecCommandRules.MaxColumns}";
+            ? (control, null)
+            : (null, $"resize needs cols and rows from {ExecCommandRules.MinColumns} to {ExecCommandRules.MaxColumns}");
     }
 
     private static async Task SendControlErrorAsync(WebSocket socket, string detail, CancellationToken cancellationToken)
