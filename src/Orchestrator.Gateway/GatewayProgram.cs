@@ -28,6 +28,8 @@ public static class GatewayProgram
         var problems = new List<ConfigurationProblem>();
         var cluster = ClusterSettings.Read(builder.Configuration, problems);
         var gatewayPort = ReadPort(builder.Configuration, "Orchestrator:GatewayPort", 30000, problems);
+        // Without a database the gateway joins a dev-profile silo on this machine: the dev profile's rules apply.
+        var auth = Auth.AuthSettings.Read(builder.Configuration, devProfile: !cluster.UsesPostgres, problems);
         if (problems.Count > 0)
         {
             throw StartupFailureException.FromProblems(problems);
@@ -50,7 +52,7 @@ public static class GatewayProgram
                 client.UseLocalhostClustering(gatewayPort, cluster.ServiceId, cluster.ClusterId);
             }
         });
-        builder.Services.AddOrchestratorGateway();
+        builder.Services.AddOrchestratorGateway(auth);
 
         var app = builder.Build();
         app.UseOrchestratorGateway();

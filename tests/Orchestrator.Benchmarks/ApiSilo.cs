@@ -33,6 +33,7 @@ internal sealed class ApiSilo : IAsyncDisposable
     {
         _app = app;
         Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(90) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Gateway.Auth.AuthSettings.DevKey);
     }
 
     public HttpClient Http { get; }

@@ -1,4 +1,5 @@
 using Orchestrator.Gateway.Hosting;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Gateway.Tests;
 
@@ -19,9 +20,30 @@ public sealed class GatewayConfigurationTests
     [Fact]
     public void AConnectionStringWithoutAHostIsRefused()
     {
-        var error = Assert.Throws<StartupFailureException>(() => GatewayProgram.Build(["--ConnectionStrings:Orchestrator=Database=x"]));
+        var error = Assert.Throws<StartupFailureException>(() => GatewayProgram.Build(["--ConnectionStrings:Orchestrator=Database=x", $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}"]));
 
         Assert.Equal("configuration error: ConnectionStrings:Orchestrator names no Host", error.Message);
+    }
+
+    [Fact]
+    public void OutsideTheDevProfileAnAdminKeyIsRequired()
+    {
+        var error = Assert.Throws<StartupFailureException>(() => GatewayProgram.Build(["--ConnectionStrings:Orchestrator=Host=db"]));
+
+        Assert.Equal(StartupFailure.ConfigurationExitCode, error.ExitCode);
+        Assert.StartsWith("configuration error: Orchestrator:Auth:AdminKey is required outside the dev profile", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Orchestrator__Auth__AdminKey", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("short-admin-key")]
+    [InlineData("an admin key with spaces in it that is long enough")]
+    public void AWeakAdminKeyIsRefusedWithoutBeingEchoed(string adminKey)
+    {
+        var error = Assert.Throws<StartupFailureException>(() => GatewayProgram.Build(["--ConnectionStrings:Orchestrator=Host=db", $"--Orchestrator:Auth:AdminKey={adminKey}"]));
+
+        Assert.Equal("configuration error: Orchestrator:Auth:AdminKey must be at least 32 characters without spaces or control characters", error.Message);
+        Assert.DoesNotContain(adminKey, error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

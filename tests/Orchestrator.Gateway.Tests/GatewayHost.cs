@@ -24,13 +24,14 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(cluster.Client);
         builder.Services.AddSingleton(cluster.Client.ServiceProvider.GetRequiredService<IOptions<ClusterOptions>>());
-        builder.Services.AddOrchestratorGateway();
+        builder.Services.AddOrchestratorGateway(Auth.AuthSettings.Create(ApiKeys.Admin, devProfile: true));
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseOrchestratorGateway();
         app.MapOrchestratorGateway();
         await app.StartAsync();
-        return new GatewayHost(app, new HttpClient { BaseAddress = new Uri(app.Urls.First()) });
+        var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(ApiKeys.Dev);
+        return new GatewayHost(app, http);
     }
 
     public async ValueTask DisposeAsync()

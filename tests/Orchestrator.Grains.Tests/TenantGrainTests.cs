@@ -107,4 +107,96 @@ public sealed class TenantGrainTests(InMemoryClusterFixture fixture)
 
         Assert.Contains($"Tenant id '{id}'", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task AKeyAuthenticatesOnlyWithItsOwnSecretUntilRevoked()
+    {
+        var id = NewTenantId();
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(id);
+        await tenant.CreateAsync("Keys");
+
+        var created = await tenant.CreateKeyAsync("ci", expiresAt: null);
+        Assert.True(ApiKeyToken.TryParse(created.Key, out var token));
+        Assert.Equal(id, token.Tenant);
+        Assert.Equal(created.Info.Id, token.KeyId);
+        Assert.Equal($"orch_{id}_{token.KeyId}", created.Info.Prefix);
+
+        Assert.Equal(ApiKeyCheck.Valid, await tenant.AuthenticateAsync(token.KeyId, token.Secret));
+        Assert.Equal(ApiKeyCheck.Unknown, await tenant.AuthenticateAsync(token.KeyId, new string('0', ApiKeyToken.SecretLength)));
+        Assert.Equal(ApiKeyCheck.Unknown, await tenant.AuthenticateAsync("0123456789ab", token.Secret));
+
+        var revoked = await tenant.RevokeKeyAsync(token.KeyId);
+        Assert.NotNull(revoked.RevokedAt);
+        Assert.Equal(ApiKeyCheck.Revoked, await tenant.AuthenticateAsync(token.KeyId, token.Secret));
+        Assert.Equal(revoked, await tenant.RevokeKeyAsync(token.KeyId));
+        // A wrong secret for a revoked key says no more than for a key that never existed.
+        Assert.Equal(ApiKeyCheck.Unknown, await tenant.AuthenticateAsync(token.KeyId, new string('1', ApiKeyToken.SecretLength)));
+    }
+
+    [Fact]
+    public async Task KeysNeedAnExistingTenantAValidNameAndAFutureExpiry()
+    {
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(NewTenantId());
+
+        await Assert.ThrowsAsync<TenantNotFoundException>(() => tenant.CreateKeyAsync("x", null));
+        await Assert.ThrowsAsync<TenantNotFoundException>(() => tenant.ListKeysAsync());
+        await Assert.ThrowsAsync<ApiKeyNotFoundException>(() => tenant.RevokeKeyAsync("0123456789ab"));
+        await tenant.CreateAsync("Keys");
+        var blank = await Assert.ThrowsAsync<ArgumentException>(() => tenant.CreateKeyAsync(" ", null));
+        var past = await Assert.ThrowsAsync<ArgumentException>(() => tenant.CreateKeyAsync("x", DateTimeOffset.UtcNow.AddMinutes(-1)));
+
+        Assert.StartsWith("name must not be blank", blank.Message, StringComparison.Ordinal);
+        Assert.StartsWith("expires_at must be in the future", past.Message, StringComparison.Ordinal);
+        Assert.Empty(await tenant.ListKeysAsync());
+    }
+
+    [Fact]
+    public async Task ATenantHoldsAtMostFiftyActiveKeys()
+    {
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(NewTenantId());
+        await tenant.CreateAsync("Many keys");
+        var keys = new List<CreatedApiKey>();
+        for (var i = 0; i < ApiKeyToken.MaxActiveKeys; i++)
+        {
+            keys.Add(await tenant.CreateKeyAsync($"key-{i}", null));
+        }
+
+        var error = await Assert.ThrowsAsync<TenantConflictException>(() => tenant.CreateKeyAsync("one-too-many", null));
+        Assert.Contains("revoke one first", error.Message, StringComparison.Ordinal);
+
+        await tenant.RevokeKeyAsync(keys[0].Info.Id);
+        var replacement = await tenant.CreateKeyAsync("replacement", null);
+        Assert.Equal(ApiKeyToken.MaxActiveKeys + 1, (await tenant.ListKeysAsync()).Count);
+        Assert.Equal("replacement", replacement.Info.Name);
+    }
+
+    [Fact]
+    public async Task QuotasAreKeptAndAConflictingCreateIsRefused()
+    {
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(NewTenantId());
+        var created = await tenant.CreateAsync("Quotas", new TenantQuotas(MaxInstances: 3));
+
+        Assert.Equal(new TenantQuotas(3, null), created.Quotas);
+        Assert.Equal(created, await tenant.CreateAsync("Quotas"));
+        await Assert.ThrowsAsync<TenantConflictException>(() => tenant.CreateAsync("Quotas", new TenantQuotas(MaxInstances: 4)));
+        var updated = await tenant.SetQuotasAsync(new TenantQuotas(4, 2));
+        Assert.Equal(new TenantQuotas(4, 2), updated.Quotas);
+        Assert.Equal(created.Revision + 1, updated.Revision);
+        await Assert.ThrowsAsync<ArgumentException>(() => tenant.SetQuotasAsync(new TenantQuotas(-1, null)));
+    }
+
+    [Theory]
+    [InlineData("orch_acme_0123456789ab_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true)]
+    [InlineData("orch_acme-corp_0123456789ab_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true)]
+    [InlineData("orch_Acme_0123456789ab_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false)]
+    [InlineData("orch_acme_0123456789AB_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false)]
+    [InlineData("orch_acme_0123456789ab_0123456789abcdef", false)]
+    [InlineData("orch_acme_0123456789ab_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef_x", false)]
+    [InlineData("key_acme_0123456789ab_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false)]
+    [InlineData("", false)]
+    public void OnlyWellFormedKeysParse(string key, bool parses)
+    {
+        Assert.Equal(parses, ApiKeyToken.TryParse(key, out var token));
+        Assert.Equal(parses ? key : null, token?.ToString());
+    }
 }

@@ -28,10 +28,12 @@ public sealed class ShellAndHostKeyTests(ExecFixture fixture) : IClassFixture<Ex
             "--urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Orchestrator={fixture.Database.ConnectionString}",
             "--Orchestrator:ClusterId=exec",
+            $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}",
         ]);
         await gateway.StartAsync();
         var address = new Uri(gateway.Urls.First());
         using var http = new HttpClient { BaseAddress = address };
+        http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(fixture.Silo.TenantKey);
 
         using var exec = await http.PostAsJsonAsync("/api/instances/box/exec", new { command = "echo via gateway; exit 4" });
         var lines = (await exec.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<JsonElement>(l)).ToList();
@@ -59,12 +61,12 @@ public sealed class ShellAndHostKeyTests(ExecFixture fixture) : IClassFixture<Ex
             Assert.Equal("cols", (await ProblemAsync(badSize)).GetProperty("field").GetString());
         }
 
-        using var unknown = new ClientWebSocket();
+        using var unknown = NewSocket();
         unknown.Options.CollectHttpResponseDetails = true;
         await Assert.ThrowsAsync<WebSocketException>(() => unknown.ConnectAsync(ShellUri(fixture.Silo.Http.BaseAddress!, "nobody"), CancellationToken.None));
         Assert.Equal(HttpStatusCode.NotFound, unknown.HttpStatusCode);
 
-        using var socket = new ClientWebSocket();
+        using var socket = NewSocket();
         await socket.ConnectAsync(ShellUri(fixture.Silo.Http.BaseAddress!, ExecFixture.Box), CancellationToken.None);
         await socket.SendAsync("""{"type":"resize","cols":0,"rows":5}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
         var error = await ReadUntilTextAsync(socket);
@@ -108,7 +110,7 @@ public sealed class ShellAndHostKeyTests(ExecFixture fixture) : IClassFixture<Ex
         Assert.Contains("does not match the pinned key", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(pinned, (await GetAsync(http, "tamper")).GetProperty("host_key_pinned").GetString());
 
-        using var socket = new ClientWebSocket();
+        using var socket = NewSocket();
         socket.Options.CollectHttpResponseDetails = true;
         await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(ShellUri(http.BaseAddress!, "tamper"), CancellationToken.None));
         Assert.Equal(HttpStatusCode.BadGateway, socket.HttpStatusCode);
@@ -141,9 +143,9 @@ public sealed class ShellAndHostKeyTests(ExecFixture fixture) : IClassFixture<Ex
         Assert.Equal(HttpStatusCode.OK, destroy.StatusCode);
     }
 
-    private static async Task RunShellSessionAsync(Uri baseAddress)
+    private async Task RunShellSessionAsync(Uri baseAddress)
     {
-        using var socket = new ClientWebSocket();
+        using var socket = NewSocket();
         await socket.ConnectAsync(ShellUri(baseAddress, ExecFixture.Box, "?cols=100&rows=30"), CancellationToken.None);
 
         await SendKeysAsync(socket, "stty size; echo $((6*7))\n");
@@ -168,6 +170,14 @@ public sealed class ShellAndHostKeyTests(ExecFixture fixture) : IClassFixture<Ex
 
     private static Uri ShellUri(Uri baseAddress, string instance, string query = "") =>
         new($"ws://{baseAddress.Authority}/api/instances/{instance}/shell{query}");
+
+    /// <summary>A WebSocket client sending the tenant's key, as every shell client must.</summary>
+    private ClientWebSocket NewSocket()
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {fixture.Silo.TenantKey}");
+        return socket;
+    }
 
     private static Task SendKeysAsync(ClientWebSocket socket, string keys) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(keys), WebSocketMessageType.Binary, true, CancellationToken.None);

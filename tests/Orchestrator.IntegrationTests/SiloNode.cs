@@ -9,19 +9,41 @@ namespace Orchestrator.IntegrationTests;
 /// </summary>
 internal sealed class SiloNode : IAsyncDisposable
 {
-    private SiloNode(WebApplication app, LogCapture log, int gatewayPort)
+    private SiloNode(WebApplication app, LogCapture log, int gatewayPort, string tenantKey)
     {
         App = app;
         Log = log;
         GatewayPort = gatewayPort;
-        Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        TenantKey = tenantKey;
+        Http = NewClient(tenantKey);
     }
 
     public WebApplication App { get; }
 
     public LogCapture Log { get; }
 
+    /// <summary>A client authenticated as tenant <see cref="Tenant"/>, as every API user is.</summary>
     public HttpClient Http { get; }
+
+    /// <summary>The tenant <see cref="Http"/> acts as; tests that reach grains directly use the same one.</summary>
+    public const string Tenant = "dev";
+
+    /// <summary>A key of <see cref="Tenant"/>, made through the admin API when the node started.</summary>
+    public string TenantKey { get; }
+
+    public Uri BaseAddress => new(App.Urls.First());
+
+    /// <summary>A new client sending <paramref name="key"/> (none when null).</summary>
+    public HttpClient NewClient(string? key)
+    {
+        var http = new HttpClient { BaseAddress = BaseAddress };
+        if (key is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(key);
+        }
+
+        return http;
+    }
 
     public int GatewayPort { get; }
 
@@ -46,6 +68,7 @@ internal sealed class SiloNode : IAsyncDisposable
                 $"--Orchestrator:GatewayPort={gatewayPort}",
                 "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
                 $"--Orchestrator:Secrets:EncryptionKey={EncryptionKey}",
+                $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}",
                 // The embedded emulator (when no Fly token is given) runs Fly's limits and transitions faster.
                 "--FlyEmulator:RateLimitScale=20",
                 "--FlyEmulator:TransitionDelay=00:00:00.050",
@@ -64,7 +87,8 @@ internal sealed class SiloNode : IAsyncDisposable
                 silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             });
         await SiloApplication.StartAsync(app);
-        return new SiloNode(app, log, gatewayPort);
+        var key = await ApiKeys.CreateTenantKeyAsync(new Uri(app.Urls.First()), Tenant);
+        return new SiloNode(app, log, gatewayPort, key);
     }
 
     public async ValueTask DisposeAsync()

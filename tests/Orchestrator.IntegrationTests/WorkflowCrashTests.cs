@@ -47,6 +47,7 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
         await Wait.UntilAsync(async () => await ReadyAsync(http), "the first silo to be ready", TimeSpan.FromSeconds(60));
+        http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(await ApiKeys.CreateTenantKeyAsync(http.BaseAddress!, SiloNode.Tenant));
 
         using (var registered = await http.PostAsync("/api/workflows", new StringContent(Workflow, Encoding.UTF8, "application/yaml")))
         {
@@ -145,7 +146,7 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
             with: { instance: "${{ steps.box.outputs.id }}", command: echo "$ORCH_IDEMPOTENCY_KEY" >> /root/steps.log }
           - id: work
             uses: ssh.exec
-            with: { instance: "${{ steps.box.outputs.id }}", command: echo "$ORCH_IDEMPOTENCY_KEY" >> /root/steps.log; sleep 8 }
+            with: { instance: "${{ steps.box.outputs.id }}", command: echo "$ORCH_IDEMPOTENCY_KEY" >> /root/steps.log; sleep 15 }
           - id: after
             uses: ssh.exec
             with: { instance: "${{ steps.box.outputs.id }}", command: echo "$ORCH_IDEMPOTENCY_KEY" >> /root/steps.log }
@@ -193,6 +194,7 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
             $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
             "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
             $"--Orchestrator:Secrets:EncryptionKey={SiloNode.EncryptionKey}",
+            $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}",
         }.Concat(SiloArguments()))
         {
             start.ArgumentList.Add(argument);

@@ -25,6 +25,7 @@ public sealed class DevProfileTests : IAsyncLifetime
             });
         await SiloApplication.StartAsync(_app);
         _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
+        _http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(ApiKeys.Dev);
     }
 
     public async Task DisposeAsync()
@@ -83,5 +84,36 @@ public sealed class DevProfileTests : IAsyncLifetime
 
         Assert.Equal("dev-check", created.Id);
         Assert.Equal(created, await client.GetGrain<ITenantGrain>("dev-check").GetAsync());
+    }
+
+    [Fact]
+    public void StartUpSaysTheDevKeyWorks()
+    {
+        Assert.Contains(_log.Lines, l => l.Contains("'Authorization: Bearer dev-key' as tenant 'dev'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheDevKeyActsAsTenantDevAndNoKeyIsRefused()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _http.BaseAddress };
+
+        using var withKey = await _http.GetAsync("/api/instances");
+        using var without = await anonymous.GetAsync("/api/instances");
+        using var admin = await _http.PostAsJsonAsync("/api/tenants", new { id = "someone" });
+
+        Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
+        // The dev key is a tenant's key: it cannot manage tenants.
+        Assert.Equal(HttpStatusCode.Forbidden, admin.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheDashboardIsOpenToThisMachineInTheDevProfile()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _http.BaseAddress };
+
+        using var dashboard = await anonymous.GetAsync("/dashboard");
+
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
     }
 }

@@ -1,13 +1,19 @@
 using System.Net;
+using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Hosting;
 using Orchestrator.Silo.Hosting;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Silo.Tests;
 
 public sealed class SiloSettingsTests
 {
+    /// <summary>Reads <paramref name="values"/> with the test admin key added (unless they set one), as every durable profile needs one.</summary>
     private static SiloSettings Read(params (string Key, string Value)[] values) =>
-        SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build());
+        SiloSettings.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection([KeyValuePair.Create(AuthSettings.AdminKeyKey, (string?)ApiKeys.Admin)])
+            .AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value)))
+            .Build());
 
     [Fact]
     public void NothingConfiguredIsTheDevProfileWithDefaults()

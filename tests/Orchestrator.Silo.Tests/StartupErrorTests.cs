@@ -11,7 +11,7 @@ public sealed class StartupErrorTests
     [Fact]
     public async Task ThePostgresProfileWithoutAConnectionStringNamesTheSetting()
     {
-        var (exitCode, _, stderr) = await SiloProcess.RunToExitAsync(new Dictionary<string, string> { ["Orchestrator__Profile"] = "postgres" }, ExitTimeout);
+        var (exitCode, _, stderr) = await SiloProcess.RunToExitAsync(new Dictionary<string, string> { ["Orchestrator__Profile"] = "postgres", ["Orchestrator__Auth__AdminKey"] = ApiKeys.Admin }, ExitTimeout);
 
         Assert.Equal(StartupFailure.ConfigurationExitCode, exitCode);
         Assert.Equal(
@@ -50,6 +50,7 @@ public sealed class StartupErrorTests
                 ["ConnectionStrings__Orchestrator"] = "Host=db.internal;Database=orchestrator",
                 ["FLY_PRIVATE_IP"] = "10.0.0.7",
                 ["FLY_REGION"] = "ams",
+                ["Orchestrator__Auth__AdminKey"] = ApiKeys.Admin,
             },
             ExitTimeout);
 
@@ -67,6 +68,7 @@ public sealed class StartupErrorTests
                 ["ConnectionStrings__Orchestrator"] = $"Host=127.0.0.1;Port={port};Database=orchestrator;Username=orchestrator;Timeout=2",
                 ["Orchestrator__DatabaseStartupTimeout"] = "00:00:02",
                 ["Orchestrator__Secrets__EncryptionKey"] = Convert.ToBase64String(new byte[32]),
+                ["Orchestrator__Auth__AdminKey"] = ApiKeys.Admin,
             },
             ExitTimeout);
 
@@ -81,10 +83,20 @@ public sealed class StartupErrorTests
     public async Task ThePostgresProfileWithoutAnEncryptionKeyNamesTheSetting()
     {
         var (exitCode, _, stderr) = await SiloProcess.RunToExitAsync(
-            new Dictionary<string, string> { ["ConnectionStrings__Orchestrator"] = "Host=127.0.0.1;Database=orchestrator" }, ExitTimeout);
+            new Dictionary<string, string> { ["ConnectionStrings__Orchestrator"] = "Host=127.0.0.1;Database=orchestrator", ["Orchestrator__Auth__AdminKey"] = ApiKeys.Admin }, ExitTimeout);
 
         Assert.Equal(StartupFailure.ConfigurationExitCode, exitCode);
         Assert.StartsWith("orchestrator-silo: configuration error: Orchestrator:Secrets:EncryptionKey is required for the postgres profile", SingleLine(stderr), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThePostgresProfileWithoutAnAdminKeyRefusesToStart()
+    {
+        var (exitCode, _, stderr) = await SiloProcess.RunToExitAsync(
+            new Dictionary<string, string> { ["ConnectionStrings__Orchestrator"] = "Host=127.0.0.1;Database=orchestrator" }, ExitTimeout);
+
+        Assert.Equal(StartupFailure.ConfigurationExitCode, exitCode);
+        Assert.StartsWith("orchestrator-silo: configuration error: Orchestrator:Auth:AdminKey is required outside the dev profile", SingleLine(stderr), StringComparison.Ordinal);
     }
 
     private static string SingleLine(string stderr)

@@ -7,10 +7,13 @@ namespace Orchestrator.Grains.Tenants;
 [Alias("orchestrator.ITenantGrain")]
 public interface ITenantGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the tenant, or returns it unchanged when it already exists with the same display name.</summary>
-    /// <exception cref="TenantConflictException">The tenant exists with another display name.</exception>
+    /// <summary>
+    /// Creates the tenant, or returns it unchanged when it already exists with the same display name
+    /// (and, when <paramref name="quotas"/> is given, the same quotas).
+    /// </summary>
+    /// <exception cref="TenantConflictException">The tenant exists with another display name or other quotas.</exception>
     [Alias("Create")]
-    Task<TenantInfo> CreateAsync(string displayName, CancellationToken cancellationToken = default);
+    Task<TenantInfo> CreateAsync(string displayName, TenantQuotas? quotas = null, CancellationToken cancellationToken = default);
 
     /// <summary>The tenant, or <see langword="null"/> when it was never created.</summary>
     [Alias("Get")]
@@ -20,6 +23,71 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <exception cref="TenantNotFoundException">The tenant was never created.</exception>
     [Alias("Rename")]
     Task<TenantInfo> RenameAsync(string displayName, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces the tenant's quotas (<see langword="null"/> members take the cluster's defaults).</summary>
+    /// <exception cref="TenantNotFoundException">The tenant was never created.</exception>
+    [Alias("SetQuotas")]
+    Task<TenantInfo> SetQuotasAsync(TenantQuotas quotas, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Issues a key. Its secret is in the answer and nowhere else: the tenant keeps only a salted hash.
+    /// </summary>
+    /// <exception cref="TenantNotFoundException">The tenant was never created.</exception>
+    /// <exception cref="TenantConflictException">The tenant already holds <see cref="ApiKeyToken.MaxActiveKeys"/> unrevoked keys.</exception>
+    /// <exception cref="ArgumentException">The name is unusable or the expiry is not in the future.</exception>
+    [Alias("CreateKey")]
+    Task<CreatedApiKey> CreateKeyAsync(string name, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Every key the tenant issued, revoked ones included, oldest first; never a secret.</summary>
+    /// <exception cref="TenantNotFoundException">The tenant was never created.</exception>
+    [Alias("ListKeys")]
+    Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync();
+
+    /// <summary>Revokes a key; revoking a revoked key changes nothing.</summary>
+    /// <exception cref="ApiKeyNotFoundException">The tenant has no key with this id (or does not exist).</exception>
+    [Alias("RevokeKey")]
+    Task<ApiKeyInfo> RevokeKeyAsync(string keyId, CancellationToken cancellationToken = default);
+
+    /// <summary>Checks a presented key's secret against the stored hash, in constant time.</summary>
+    [Alias("Authenticate"), Orleans.Concurrency.ReadOnly]
+    Task<ApiKeyCheck> AuthenticateAsync(string keyId, string secret);
+}
+
+/// <summary>Per-tenant limits; a <see langword="null"/> member means the cluster's default applies.</summary>
+[GenerateSerializer, Immutable, Alias("orchestrator.TenantQuotas")]
+public sealed record TenantQuotas(
+    [property: Id(0)] int? MaxInstances = null,
+    [property: Id(1)] int? MaxConcurrentRuns = null);
+
+/// <summary>One issued key as listings show it: the prefix identifies it, the secret is never kept.</summary>
+[GenerateSerializer, Immutable, Alias("orchestrator.ApiKeyInfo")]
+public sealed record ApiKeyInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Prefix,
+    [property: Id(3)] DateTimeOffset CreatedAt,
+    [property: Id(4)] DateTimeOffset? ExpiresAt,
+    [property: Id(5)] DateTimeOffset? RevokedAt)
+{
+    /// <summary><c>active</c>, <c>expired</c> or <c>revoked</c> at <paramref name="now"/>.</summary>
+    public string StatusAt(DateTimeOffset now) =>
+        RevokedAt is not null ? "revoked" : ExpiresAt is { } expiry && expiry <= now ? "expired" : "active";
+}
+
+/// <summary>A key just issued: the only time <see cref="Key"/> (the full secret) exists outside its holder.</summary>
+[GenerateSerializer, Immutable, Alias("orchestrator.CreatedApiKey")]
+public sealed record CreatedApiKey(
+    [property: Id(0)] ApiKeyInfo Info,
+    [property: Id(1)] string Key);
+
+/// <summary>The outcome of checking a presented key.</summary>
+[GenerateSerializer, Alias("orchestrator.ApiKeyCheck")]
+public enum ApiKeyCheck
+{
+    Valid,
+    Unknown,
+    Expired,
+    Revoked,
 }
 
 /// <summary>What a tenant grain reports about itself.</summary>
@@ -29,7 +97,8 @@ public sealed record TenantInfo(
     [property: Id(1)] string DisplayName,
     [property: Id(2)] DateTimeOffset CreatedAt,
     [property: Id(3)] DateTimeOffset UpdatedAt,
-    [property: Id(4)] int Revision);
+    [property: Id(4)] int Revision,
+    [property: Id(5)] TenantQuotas Quotas);
 
 [GenerateSerializer, Alias("orchestrator.TenantConflictException")]
 public sealed class TenantConflictException : Exception
@@ -62,6 +131,24 @@ public sealed class TenantNotFoundException : Exception
     }
 
     public TenantNotFoundException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+[GenerateSerializer, Alias("orchestrator.ApiKeyNotFoundException")]
+public sealed class ApiKeyNotFoundException : Exception
+{
+    public ApiKeyNotFoundException()
+    {
+    }
+
+    public ApiKeyNotFoundException(string message)
+        : base(message)
+    {
+    }
+
+    public ApiKeyNotFoundException(string message, Exception innerException)
         : base(message, innerException)
     {
     }

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace Orchestrator.Grains.Tenants;
@@ -10,6 +12,22 @@ public sealed class TenantState
     [Id(1)] public DateTimeOffset CreatedAt { get; set; }
     [Id(2)] public DateTimeOffset UpdatedAt { get; set; }
     [Id(3)] public int Revision { get; set; }
+    [Id(4)] public int? MaxInstances { get; set; }
+    [Id(5)] public int? MaxConcurrentRuns { get; set; }
+    [Id(6)] public List<ApiKeyRecord> Keys { get; set; } = [];
+}
+
+/// <summary>A stored key: the salted SHA-256 of its secret, never the secret.</summary>
+[GenerateSerializer, Alias("orchestrator.ApiKeyRecord")]
+public sealed class ApiKeyRecord
+{
+    [Id(0)] public string Id { get; set; } = "";
+    [Id(1)] public string Name { get; set; } = "";
+    [Id(2)] public byte[] Salt { get; set; } = [];
+    [Id(3)] public byte[] Hash { get; set; } = [];
+    [Id(4)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(5)] public DateTimeOffset? ExpiresAt { get; set; }
+    [Id(6)] public DateTimeOffset? RevokedAt { get; set; }
 }
 
 internal sealed partial class TenantGrain(
@@ -30,18 +48,23 @@ internal sealed partial class TenantGrain(
         return Task.CompletedTask;
     }
 
-    async Task<TenantInfo> ITenantGrain.CreateAsync(string displayName, CancellationToken cancellationToken)
+    async Task<TenantInfo> ITenantGrain.CreateAsync(string displayName, TenantQuotas? quotas, CancellationToken cancellationToken)
     {
         ThrowIfInvalidDisplayName(displayName);
+        ThrowIfInvalidQuotas(quotas);
         if (state.RecordExists)
         {
-            return state.State.DisplayName == displayName
-                ? ToInfo()
-                : throw new TenantConflictException($"Tenant '{Id}' already exists with another display name.");
+            return state.State.DisplayName != displayName
+                ? throw new TenantConflictException($"Tenant '{Id}' already exists with another display name.")
+                : quotas is not null && quotas != Quotas
+                ? throw new TenantConflictException($"Tenant '{Id}' already exists with other quotas; set them with PUT /api/tenants/{Id}/quotas.")
+                : ToInfo();
         }
 
         var now = time.GetUtcNow();
         state.State.DisplayName = displayName;
+        state.State.MaxInstances = quotas?.MaxInstances;
+        state.State.MaxConcurrentRuns = quotas?.MaxConcurrentRuns;
         state.State.CreatedAt = now;
         state.State.UpdatedAt = now;
         state.State.Revision = 1;
@@ -55,11 +78,7 @@ internal sealed partial class TenantGrain(
     async Task<TenantInfo> ITenantGrain.RenameAsync(string displayName, CancellationToken cancellationToken)
     {
         ThrowIfInvalidDisplayName(displayName);
-        if (!state.RecordExists)
-        {
-            throw new TenantNotFoundException($"Tenant '{Id}' does not exist.");
-        }
-
+        ThrowIfMissing();
         if (state.State.DisplayName != displayName)
         {
             state.State.DisplayName = displayName;
@@ -71,6 +90,135 @@ internal sealed partial class TenantGrain(
         return ToInfo();
     }
 
+    async Task<TenantInfo> ITenantGrain.SetQuotasAsync(TenantQuotas quotas, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(quotas);
+        ThrowIfInvalidQuotas(quotas);
+        ThrowIfMissing();
+        if (quotas != Quotas)
+        {
+            state.State.MaxInstances = quotas.MaxInstances;
+            state.State.MaxConcurrentRuns = quotas.MaxConcurrentRuns;
+            state.State.UpdatedAt = time.GetUtcNow();
+            state.State.Revision++;
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        return ToInfo();
+    }
+
+    async Task<CreatedApiKey> ITenantGrain.CreateKeyAsync(string name, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    {
+        if (ApiKeyToken.ValidateName(name) is { } problem)
+        {
+            throw new ArgumentException($"name {problem}.", nameof(name));
+        }
+
+        var now = time.GetUtcNow();
+        if (expiresAt is { } expiry && expiry <= now)
+        {
+            throw new ArgumentException("expires_at must be in the future.", nameof(expiresAt));
+        }
+
+        ThrowIfMissing();
+        if (state.State.Keys.Count(k => k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now)) >= ApiKeyToken.MaxActiveKeys)
+        {
+            throw new TenantConflictException($"Tenant '{Id}' already holds {ApiKeyToken.MaxActiveKeys} active keys; revoke one first.");
+        }
+
+        var token = ApiKeyToken.New(Id);
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var record = new ApiKeyRecord
+        {
+            Id = token.KeyId,
+            Name = name,
+            Salt = salt,
+            Hash = HashSecret(salt, token.Secret),
+            CreatedAt = now,
+            ExpiresAt = expiresAt,
+        };
+        state.State.Keys.Add(record);
+        await state.WriteStateAsync(cancellationToken);
+        LogKeyCreated(Id, token.KeyId);
+        return new CreatedApiKey(ToInfo(record), token.ToString());
+    }
+
+    Task<IReadOnlyList<ApiKeyInfo>> ITenantGrain.ListKeysAsync()
+    {
+        ThrowIfMissing();
+        return Task.FromResult<IReadOnlyList<ApiKeyInfo>>([.. state.State.Keys.Select(ToInfo)]);
+    }
+
+    async Task<ApiKeyInfo> ITenantGrain.RevokeKeyAsync(string keyId, CancellationToken cancellationToken)
+    {
+        var record = state.State.Keys.Find(k => k.Id == keyId)
+            ?? throw new ApiKeyNotFoundException($"Tenant '{Id}' has no key '{keyId}'.");
+        if (record.RevokedAt is null)
+        {
+            record.RevokedAt = time.GetUtcNow();
+            await state.WriteStateAsync(cancellationToken);
+            LogKeyRevoked(Id, keyId);
+        }
+
+        return ToInfo(record);
+    }
+
+    Task<ApiKeyCheck> ITenantGrain.AuthenticateAsync(string keyId, string secret)
+    {
+        var record = state.State.Keys.Find(k => k.Id == keyId);
+        if (record is null || secret is null)
+        {
+            return Task.FromResult(ApiKeyCheck.Unknown);
+        }
+
+        // The hash is compared before anything else is said about the key: no answer tells a
+        // guesser that a key id exists but its secret is wrong.
+        if (!CryptographicOperations.FixedTimeEquals(HashSecret(record.Salt, secret), record.Hash))
+        {
+            return Task.FromResult(ApiKeyCheck.Unknown);
+        }
+
+        return Task.FromResult(
+            record.RevokedAt is not null ? ApiKeyCheck.Revoked
+            : record.ExpiresAt is { } expiry && expiry <= time.GetUtcNow() ? ApiKeyCheck.Expired
+            : ApiKeyCheck.Valid);
+    }
+
+    private static byte[] HashSecret(byte[] salt, string secret)
+    {
+        var secretBytes = Encoding.UTF8.GetBytes(secret);
+        var input = new byte[salt.Length + secretBytes.Length];
+        salt.CopyTo(input, 0);
+        secretBytes.CopyTo(input, salt.Length);
+        return SHA256.HashData(input);
+    }
+
+    private TenantQuotas Quotas => new(state.State.MaxInstances, state.State.MaxConcurrentRuns);
+
+    private void ThrowIfMissing()
+    {
+        if (!state.RecordExists)
+        {
+            throw new TenantNotFoundException($"Tenant '{Id}' does not exist.");
+        }
+    }
+
+    private static void ThrowIfInvalidQuotas(TenantQuotas? quotas)
+    {
+        if (quotas?.MaxInstances is < 0)
+        {
+            throw new ArgumentException("quotas.max_instances must be 0 or more.", nameof(quotas));
+        }
+
+        if (quotas?.MaxConcurrentRuns is < 0)
+        {
+            throw new ArgumentException("quotas.max_concurrent_runs must be 0 or more.", nameof(quotas));
+        }
+    }
+
+    private ApiKeyInfo ToInfo(ApiKeyRecord record) =>
+        new(record.Id, record.Name, new ApiKeyToken(Id, record.Id, "").Prefix, record.CreatedAt, record.ExpiresAt, record.RevokedAt);
+
     private static void ThrowIfInvalidDisplayName(string displayName)
     {
         if (TenantId.ValidateDisplayName(displayName) is { } problem)
@@ -80,8 +228,14 @@ internal sealed partial class TenantGrain(
     }
 
     private TenantInfo ToInfo() =>
-        new(Id, state.State.DisplayName!, state.State.CreatedAt, state.State.UpdatedAt, state.State.Revision);
+        new(Id, state.State.DisplayName!, state.State.CreatedAt, state.State.UpdatedAt, state.State.Revision, Quotas);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId} created")]
     private partial void LogTenantCreated(string tenantId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId}: API key {KeyId} created")]
+    private partial void LogKeyCreated(string tenantId, string keyId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId}: API key {KeyId} revoked")]
+    private partial void LogKeyRevoked(string tenantId, string keyId);
 }

@@ -67,7 +67,7 @@ public static partial class SiloApplication
             configureSilo?.Invoke(silo);
         });
 
-        builder.Services.AddOrchestratorGateway();
+        builder.Services.AddOrchestratorGateway(settings.Auth);
         var health = builder.Services.AddHealthChecks()
             .AddCheck<SiloHealthCheck>("silo", tags: [Gateway.Status.HealthEndpoints.ReadyTag]);
         if (settings.Cluster.ConnectionString is { } connectionString)
@@ -80,7 +80,7 @@ public static partial class SiloApplication
         var app = builder.Build();
         app.UseOrchestratorGateway();
         app.MapOrchestratorGateway();
-        app.MapOrleansDashboard("/dashboard");
+        app.MapOrleansDashboard("/dashboard").RequireAuthorization(Gateway.Auth.Callers.DashboardPolicy);
         return app;
     }
 
@@ -92,6 +92,7 @@ public static partial class SiloApplication
         if (settings.Profile == SiloProfile.Dev)
         {
             LogDevProfile(logger);
+            LogDevKey(logger, Gateway.Auth.AuthSettings.DevKey, Gateway.Auth.AuthSettings.DevTenant, settings.Auth.HasAdminKey);
         }
         else
         {
@@ -194,6 +195,9 @@ public static partial class SiloApplication
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DEV PROFILE: grain state and reminders are kept IN MEMORY and are lost when this process stops. Set ConnectionStrings__Orchestrator to a PostgreSQL database for durable state.")]
     private static partial void LogDevProfile(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DEV PROFILE: requests from this machine may authenticate with 'Authorization: Bearer {DevKey}' as tenant '{DevTenant}' without setup (admin key configured: {HasAdminKey}). Every other profile requires Orchestrator__Auth__AdminKey and tenant keys.")]
+    private static partial void LogDevKey(ILogger logger, string devKey, string devTenant, bool hasAdminKey);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Profile {Profile}: cluster {ClusterId}, region {Region}; state, reminders and membership on PostgreSQL")]
     private static partial void LogDurableProfile(ILogger logger, SiloProfile profile, string clusterId, string region);

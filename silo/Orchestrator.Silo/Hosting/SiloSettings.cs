@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Orchestrator.Gateway;
+using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Hosting;
 
 namespace Orchestrator.Silo.Hosting;
@@ -31,7 +32,8 @@ public sealed record SiloSettings(
     IPAddress? AdvertisedAddress,
     string Region,
     string? SiloName,
-    TimeSpan DatabaseStartupTimeout)
+    TimeSpan DatabaseStartupTimeout,
+    AuthSettings Auth)
 {
     public const string ProfileKey = ClusterSettings.Section + ":Profile";
     public const string SiloPortKey = ClusterSettings.Section + ":SiloPort";
@@ -75,12 +77,13 @@ public sealed record SiloSettings(
         }
 
         var databaseTimeout = ReadTimeout(configuration, DatabaseStartupTimeoutKey, DefaultDatabaseStartupTimeout, problems);
+        var auth = AuthSettings.Read(configuration, profile == SiloProfile.Dev, problems);
         if (problems.Count > 0)
         {
             throw StartupFailureException.FromProblems(problems);
         }
 
-        return new SiloSettings(profile, cluster, siloPort, gatewayPort, advertised, region, siloName, databaseTimeout);
+        return new SiloSettings(profile, cluster, siloPort, gatewayPort, advertised, region, siloName, databaseTimeout, auth);
     }
 
     private static SiloProfile ReadProfile(IConfiguration configuration, ClusterSettings cluster, List<ConfigurationProblem> problems)

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Orchestrator.Gateway.Auth;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Sessions;
 
@@ -28,12 +29,12 @@ public static class ExecEndpoints
     private static readonly HashSet<string> Known = ["command", "env", "cwd", "timeout_seconds", "stdin", "stdin_base64", "max_output_bytes"];
     private static readonly JsonWriterOptions BufferedWriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static IEndpointRouteBuilder MapExecEndpoints(this IEndpointRouteBuilder routes)
+    public static RouteGroupBuilder MapExecEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/instances").WithTags("Instances");
         api.MapPost("/{id}/exec", ExecAsync).WithName("ExecInInstance");
         api.MapGet("/{id}/shell", ShellAsync).WithName("OpenInstanceShell");
-        return routes;
+        return api;
     }
 
     internal static async Task ExecAsync(string id, HttpContext context, IClusterClient cluster, TimeProvider time)
@@ -64,7 +65,7 @@ public static class ExecEndpoints
         }
 
         var format = ChooseFormat(context.Request);
-        var grain = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(InstanceEndpoints.Tenant, id, SshSessionKey.ExecSession));
+        var grain = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(context.User.Tenant(), id, SshSessionKey.ExecSession));
         await using var events = grain.ExecAsync(command!, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
@@ -116,7 +117,7 @@ public static class ExecEndpoints
         }
 
         var sessionId = "sh-" + Guid.NewGuid().ToString("N")[..20];
-        var grain = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(InstanceEndpoints.Tenant, id, sessionId));
+        var grain = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(context.User.Tenant(), id, sessionId));
         using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var events = grain.ShellAsync(columns, rows, closing.Token).GetAsyncEnumerator(closing.Token);
         try

@@ -1,16 +1,17 @@
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Orchestrator.Gateway.Auth;
 using Orchestrator.Grains.Instances;
 
 namespace Orchestrator.Gateway.Instances;
 
 /// <summary>
-/// <c>/api/instances</c>: validate, call one instance grain, map. Until authentication lands every request acts
-/// as tenant <see cref="Tenant"/>; the tenant is always the first part of the grain key.
+/// <c>/api/instances</c>: validate, call one instance grain, map. The caller's tenant (from its API key) is
+/// always the first part of the grain key, so another tenant's instance is simply not found.
 /// </summary>
 public static class InstanceEndpoints
 {
-    public const string Tenant = "dev";
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const int DefaultLimit = 50;
 
@@ -29,9 +30,9 @@ public static class InstanceEndpoints
         api.MapPost("/", CreateAsync).WithName("CreateInstance");
         api.MapGet("/", ListAsync).WithName("ListInstances");
         api.MapGet("/{id}", GetAsync).WithName("GetInstance");
-        api.MapPost("/{id}/start", (string id, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, cluster, (g, t) => g.StartAsync(t), ct)).WithName("StartInstance");
-        api.MapPost("/{id}/stop", (string id, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, cluster, (g, t) => g.StopAsync(t), ct)).WithName("StopInstance");
-        api.MapPost("/{id}/restart", (string id, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, cluster, (g, t) => g.RestartAsync(t), ct)).WithName("RestartInstance");
+        api.MapPost("/{id}/start", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.StartAsync(t), ct)).WithName("StartInstance");
+        api.MapPost("/{id}/stop", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.StopAsync(t), ct)).WithName("StopInstance");
+        api.MapPost("/{id}/restart", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.RestartAsync(t), ct)).WithName("RestartInstance");
         api.MapDelete("/{id}", DeleteAsync).WithName("DestroyInstance");
         return api;
     }
@@ -69,7 +70,7 @@ public static class InstanceEndpoints
         var requestId = request.Headers[IdempotencyKeyHeader].FirstOrDefault() is { Length: > 0 } key ? key : Guid.NewGuid().ToString("N");
         return await CallAsync(async () =>
         {
-            var grain = Grain(cluster, spec.Name);
+            var grain = Grain(cluster, request.HttpContext.User, spec.Name);
             var snapshot = await grain.CreateAsync(spec, requestId, cancellationToken);
             if (wait == "started")
             {
@@ -111,12 +112,12 @@ public static class InstanceEndpoints
 
         return await CallAsync(async () =>
         {
-            var page = await cluster.GetGrain<IInstanceIndexGrain>(Tenant).ListAsync(new InstanceListQuery(limit, cursor, state, region), cancellationToken);
+            var page = await cluster.GetGrain<IInstanceIndexGrain>(request.HttpContext.User.Tenant()).ListAsync(new InstanceListQuery(limit, cursor, state, region), cancellationToken);
             return TypedResults.Json(new InstanceListResponse(page.Items.Select(InstanceResponse.From).ToList(), page.NextCursor), Json);
         });
     }
 
-    internal static async Task<IResult> GetAsync(string id, IClusterClient cluster, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetAsync(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
         if (InstanceSpecRules.ValidateName(id) is { } problem)
         {
@@ -125,7 +126,7 @@ public static class InstanceEndpoints
 
         return await CallAsync(async () =>
         {
-            var snapshot = await Grain(cluster, id).GetAsync(cancellationToken);
+            var snapshot = await Grain(cluster, user, id).GetAsync(cancellationToken);
             return snapshot is null
                 ? InstanceProblems.FromException(new InstanceNotFoundException($"Instance '{id}' does not exist."))!
                 : TypedResults.Json(InstanceResponse.From(snapshot), Json);
@@ -145,20 +146,20 @@ public static class InstanceEndpoints
             return InstanceProblems.Invalid("keep_volume", "must be true or false");
         }
 
-        return await CallAsync(async () => TypedResults.Json(InstanceResponse.From(await Grain(cluster, id).DestroyAsync(keepVolume, cancellationToken)), Json));
+        return await CallAsync(async () => TypedResults.Json(InstanceResponse.From(await Grain(cluster, request.HttpContext.User, id).DestroyAsync(keepVolume, cancellationToken)), Json));
     }
 
-    private static async Task<IResult> TransitionAsync(string id, IClusterClient cluster, Func<IInstanceGrain, CancellationToken, Task<InstanceSnapshot>> transition, CancellationToken cancellationToken)
+    private static async Task<IResult> TransitionAsync(string id, ClaimsPrincipal user, IClusterClient cluster, Func<IInstanceGrain, CancellationToken, Task<InstanceSnapshot>> transition, CancellationToken cancellationToken)
     {
         if (InstanceSpecRules.ValidateName(id) is { } problem)
         {
             return InstanceProblems.Invalid("id", problem);
         }
 
-        return await CallAsync(async () => Accepted($"/api/instances/{id}", await transition(Grain(cluster, id), cancellationToken)));
+        return await CallAsync(async () => Accepted($"/api/instances/{id}", await transition(Grain(cluster, user, id), cancellationToken)));
     }
 
-    private static IInstanceGrain Grain(IClusterClient cluster, string id) => cluster.GetGrain<IInstanceGrain>(InstanceKey.Format(Tenant, id));
+    private static IInstanceGrain Grain(IClusterClient cluster, ClaimsPrincipal user, string id) => cluster.GetGrain<IInstanceGrain>(InstanceKey.Format(user.Tenant(), id));
 
     private static AcceptedJsonResult Accepted(string location, InstanceSnapshot snapshot) =>
         new AcceptedJsonResult(location, InstanceResponse.From(snapshot));

@@ -1,6 +1,8 @@
+using System.Security.Claims;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Workflows;
 using Orchestrator.Grains.Instances;
@@ -29,8 +31,8 @@ public static class RunEndpoints
         api.MapGet("/{id}", GetAsync).WithName("GetRun");
         api.MapGet("/{id}/events", EventsAsync).WithName("FollowRunEvents");
         api.MapGet("/{id}/steps/{step}/output", StepOutputAsync).WithName("GetRunStepOutput");
-        api.MapPost("/{id}/cancel", (string id, IClusterClient cluster, CancellationToken ct) => ActAsync(id, cluster, (g, t) => g.CancelAsync(t), ct)).WithName("CancelRun");
-        api.MapPost("/{id}/retry", (string id, IClusterClient cluster, CancellationToken ct) => ActAsync(id, cluster, (g, t) => g.RetryAsync(t), ct)).WithName("RetryRun");
+        api.MapPost("/{id}/cancel", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.CancelAsync(t), ct)).WithName("CancelRun");
+        api.MapPost("/{id}/retry", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.RetryAsync(t), ct)).WithName("RetryRun");
         api.MapPost("/{id}/signals/{name}", SignalAsync).WithName("SignalRun");
         return api;
     }
@@ -50,10 +52,10 @@ public static class RunEndpoints
             return InstanceProblems.Invalid(p.Field, p.Problem);
         }
 
-        var id = start!.IdempotencyKey is { } key ? RunRequest.RunIdFor(InstanceEndpoints.Tenant, key) : RunRequest.NewRunId();
+        var id = start!.IdempotencyKey is { } key ? RunRequest.RunIdFor(request.HttpContext.User.Tenant(), key) : RunRequest.NewRunId();
         return await CallAsync(async () =>
         {
-            var view = await Grain(cluster, id).StartAsync(new RunStartRequest(start.Workflow, start.Version, start.InputsJson, start.Secrets), cancellationToken);
+            var view = await Grain(cluster, request.HttpContext.User, id).StartAsync(new RunStartRequest(start.Workflow, start.Version, start.InputsJson, start.Secrets), cancellationToken);
             return Accepted(view);
         });
     }
@@ -86,12 +88,12 @@ public static class RunEndpoints
 
         return await CallAsync(async () =>
         {
-            var page = await cluster.GetGrain<IRunQueryGrain>(0).ListAsync(InstanceEndpoints.Tenant, limit, cursor, status, workflow, cancellationToken);
+            var page = await cluster.GetGrain<IRunQueryGrain>(0).ListAsync(request.HttpContext.User.Tenant(), limit, cursor, status, workflow, cancellationToken);
             return TypedResults.Json(new RunListResponse([.. page.Items.Select(RunSummaryResponse.From)], page.NextCursor), InstanceEndpoints.Json);
         });
     }
 
-    internal static async Task<IResult> GetAsync(string id, IClusterClient cluster, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetAsync(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
         if (RunRequest.ValidateRunId(id) is { } problem)
         {
@@ -100,7 +102,7 @@ public static class RunEndpoints
 
         return await CallAsync(async () =>
         {
-            var view = await Grain(cluster, id).GetAsync(cancellationToken);
+            var view = await Grain(cluster, user, id).GetAsync(cancellationToken);
             return view is null ? RunNotFound(id) : TypedResults.Json(RunResponse.From(view), InstanceEndpoints.Json);
         });
     }
@@ -122,7 +124,7 @@ public static class RunEndpoints
         }
 
         // An unknown run is a plain 404; only a run that exists gets a stream.
-        var grain = Grain(cluster, id);
+        var grain = Grain(cluster, context.User, id);
         var exists = await TryCallAsync(async () => await grain.GetAsync(cancellationToken) is null ? RunNotFound(id) : null);
         if (exists is not null)
         {
@@ -177,7 +179,7 @@ public static class RunEndpoints
             StepOutputView output;
             try
             {
-                output = await Grain(cluster, id).GetStepOutputAsync(step, cancellationToken);
+                output = await Grain(cluster, context.User, id).GetStepOutputAsync(step, cancellationToken);
             }
             catch (RunNotFoundException ex)
             {
@@ -215,7 +217,7 @@ public static class RunEndpoints
         }
 
         var payloadJson = payload?.GetRawText() ?? "null";
-        return await CallAsync(async () => Accepted(await Grain(cluster, id).SignalAsync(name, payloadJson, cancellationToken)));
+        return await CallAsync(async () => Accepted(await Grain(cluster, request.HttpContext.User, id).SignalAsync(name, payloadJson, cancellationToken)));
     }
 
     /// <summary>NDJSON when the client accepts it; SSE otherwise.</summary>
@@ -271,17 +273,17 @@ public static class RunEndpoints
         }
     }
 
-    private static async Task<IResult> ActAsync(string id, IClusterClient cluster, Func<IWorkflowRunGrain, CancellationToken, Task<RunView>> action, CancellationToken cancellationToken)
+    private static async Task<IResult> ActAsync(string id, ClaimsPrincipal user, IClusterClient cluster, Func<IWorkflowRunGrain, CancellationToken, Task<RunView>> action, CancellationToken cancellationToken)
     {
         if (RunRequest.ValidateRunId(id) is { } problem)
         {
             return InstanceProblems.Invalid("id", problem);
         }
 
-        return await CallAsync(async () => Accepted(await action(Grain(cluster, id), cancellationToken)));
+        return await CallAsync(async () => Accepted(await action(Grain(cluster, user, id), cancellationToken)));
     }
 
-    private static IWorkflowRunGrain Grain(IClusterClient cluster, string id) => cluster.GetGrain<IWorkflowRunGrain>(InstanceKey.Format(InstanceEndpoints.Tenant, id));
+    private static IWorkflowRunGrain Grain(IClusterClient cluster, ClaimsPrincipal user, string id) => cluster.GetGrain<IWorkflowRunGrain>(InstanceKey.Format(user.Tenant(), id));
 
     private static IResult RunNotFound(string id) =>
         WorkflowProblems.FromException(new RunNotFoundException($"Run '{id}' does not exist."))!;

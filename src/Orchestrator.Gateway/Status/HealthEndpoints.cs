@@ -14,12 +14,12 @@ public static class HealthEndpoints
         {
             Predicate = static _ => false,
             ResponseWriter = HealthResponseWriter.WriteAsync,
-        }).WithTags("Health");
+        }).WithTags("Health").AllowAnonymous();
         routes.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = static check => check.Tags.Contains(ReadyTag),
             ResponseWriter = HealthResponseWriter.WriteAsync,
-        }).WithTags("Health");
+        }).WithTags("Health").AllowAnonymous();
         return routes;
     }
 }

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Workflows;
@@ -59,7 +61,7 @@ public static class WorkflowEndpoints
 
         return await CallAsync(async () =>
         {
-            var grain = Grain(cluster, name);
+            var grain = Grain(cluster, request.HttpContext.User, name);
             // Registering the latest version's source again returns that version: whether this call made a
             // version is whether the latest changed (a clock comparison would break under skew between hosts).
             var before = await grain.GetAsync(version: null, cancellationToken);
@@ -77,10 +79,10 @@ public static class WorkflowEndpoints
         });
     }
 
-    internal static async Task<IResult> ListAsync(IClusterClient cluster, CancellationToken cancellationToken) =>
+    internal static async Task<IResult> ListAsync(ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken) =>
         await CallAsync(async () =>
         {
-            var items = await cluster.GetGrain<IWorkflowCatalogGrain>(InstanceEndpoints.Tenant).ListAsync(cancellationToken);
+            var items = await cluster.GetGrain<IWorkflowCatalogGrain>(user.Tenant()).ListAsync(cancellationToken);
             return TypedResults.Json(
                 new WorkflowListResponse([.. items.Select(static i => new WorkflowListItemResponse(i.Name, i.LatestVersion, i.BuiltIn))]),
                 InstanceEndpoints.Json);
@@ -88,7 +90,7 @@ public static class WorkflowEndpoints
 
     internal static IResult GetSchema() => TypedResults.Text(WorkflowSchema.Json, SchemaContentType, Encoding.UTF8);
 
-    internal static async Task<IResult> GetAsync(string name, IClusterClient cluster, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetAsync(string name, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
         if (WorkflowRequest.ValidateName(name) is { } problem)
         {
@@ -97,7 +99,7 @@ public static class WorkflowEndpoints
 
         return await CallAsync(async () =>
         {
-            var versions = await Grain(cluster, name).ListVersionsAsync(cancellationToken);
+            var versions = await Grain(cluster, user, name).ListVersionsAsync(cancellationToken);
             if (versions.Count == 0)
             {
                 return NotFound($"Workflow '{name}' does not exist.");
@@ -110,7 +112,7 @@ public static class WorkflowEndpoints
         });
     }
 
-    internal static async Task<IResult> GetVersionAsync(string name, string version, IClusterClient cluster, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetVersionAsync(string name, string version, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
         if (WorkflowRequest.ValidateName(name) is { } problem)
         {
@@ -124,15 +126,15 @@ public static class WorkflowEndpoints
 
         return await CallAsync(async () =>
         {
-            var info = await Grain(cluster, name).GetAsync(number, cancellationToken);
+            var info = await Grain(cluster, user, name).GetAsync(number, cancellationToken);
             return info is null
                 ? NotFound($"Workflow '{name}' has no version {number.ToString(CultureInfo.InvariantCulture)}.")
                 : TypedResults.Json(WorkflowVersionResponse.From(info, withSource: true), InstanceEndpoints.Json);
         });
     }
 
-    private static IWorkflowDefinitionGrain Grain(IClusterClient cluster, string name) =>
-        cluster.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(InstanceEndpoints.Tenant, name));
+    private static IWorkflowDefinitionGrain Grain(IClusterClient cluster, ClaimsPrincipal user, string name) =>
+        cluster.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(user.Tenant(), name));
 
     private static ProblemHttpResult NotFound(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "No such workflow", type: InstanceProblems.NotFound);
