@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.Limits;
 using Orchestrator.Gateway.Runs;
 using Orchestrator.Gateway.Status;
 using Orchestrator.Gateway.Tenants;
@@ -15,11 +16,12 @@ namespace Orchestrator.Gateway;
 public static class GatewayExtensions
 {
     /// <summary>Registers the services the endpoints need. The host adds the Orleans client or silo itself.</summary>
-    public static IServiceCollection AddOrchestratorGateway(this IServiceCollection services, AuthSettings auth)
+    public static IServiceCollection AddOrchestratorGateway(this IServiceCollection services, AuthSettings auth, HttpLimitSettings? limits = null)
     {
         ArgumentNullException.ThrowIfNull(auth);
         services.AddProblemDetails();
-        services.AddExceptionHandler<ClusterExceptionHandler>();
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddOrchestratorLimits(limits ?? HttpLimitSettings.Default);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(auth);
         services.AddHealthChecks()
@@ -41,7 +43,8 @@ public static class GatewayExtensions
 
     /// <summary>
     /// The middleware the API needs, in order: problem details for failures, WebSockets for shells,
-    /// then routing, authentication and authorization.
+    /// routing, authentication, the per-key rate limiter (after authentication, which names the key;
+    /// before authorization, so floods of bad keys are limited too), authorization, request timeouts.
     /// </summary>
     public static IApplicationBuilder UseOrchestratorGateway(this IApplicationBuilder app)
     {
@@ -51,7 +54,9 @@ public static class GatewayExtensions
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseRouting();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseRequestTimeouts();
         return app;
     }
 
@@ -59,12 +64,13 @@ public static class GatewayExtensions
     public static IEndpointRouteBuilder MapOrchestratorGateway(this IEndpointRouteBuilder routes)
     {
         routes.MapHealthEndpoints();
-        routes.MapVersionEndpoints().RequireAuthorization(Callers.AnyKeyPolicy);
-        routes.MapTenantEndpoints();
-        routes.MapInstanceEndpoints().RequireAuthorization(Callers.TenantPolicy);
-        routes.MapExecEndpoints().RequireAuthorization(Callers.TenantPolicy);
-        routes.MapWorkflowEndpoints().RequireAuthorization(Callers.TenantPolicy);
-        routes.MapRunEndpoints().RequireAuthorization(Callers.TenantPolicy);
+        routes.MapVersionEndpoints().RequireAuthorization(Callers.AnyKeyPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Other));
+        routes.MapTenantEndpoints().WithMetadata(new BodySizeLimit(BodyLimits.Tenants));
+        routes.MapInstanceEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));
+        // Exec output and shells live as long as the command or the WebSocket: no request timeout.
+        routes.MapExecEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Exec)).DisableRequestTimeout();
+        routes.MapWorkflowEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Workflows));
+        routes.MapRunEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Runs));
         return routes;
     }
 }

@@ -30,6 +30,7 @@ public static class GatewayProgram
         var gatewayPort = ReadPort(builder.Configuration, "Orchestrator:GatewayPort", 30000, problems);
         // Without a database the gateway joins a dev-profile silo on this machine: the dev profile's rules apply.
         var auth = Auth.AuthSettings.Read(builder.Configuration, devProfile: !cluster.UsesPostgres, problems);
+        var limits = Limits.HttpLimitSettings.Read(builder.Configuration, problems);
         if (problems.Count > 0)
         {
             throw StartupFailureException.FromProblems(problems);
@@ -52,7 +53,7 @@ public static class GatewayProgram
                 client.UseLocalhostClustering(gatewayPort, cluster.ServiceId, cluster.ClusterId);
             }
         });
-        builder.Services.AddOrchestratorGateway(auth);
+        builder.Services.AddOrchestratorGateway(auth, limits);
 
         var app = builder.Build();
         app.UseOrchestratorGateway();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Orchestrator.Gateway.Limits;
 using Orchestrator.Testing;
 using Orleans.Configuration;
 
@@ -17,17 +18,18 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<GatewayHost> StartAsync(InMemoryClusterFixture cluster)
+    public static async Task<GatewayHost> StartAsync(InMemoryClusterFixture cluster, HttpLimitSettings? limits = null, Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(cluster.Client);
         builder.Services.AddSingleton(cluster.Client.ServiceProvider.GetRequiredService<IOptions<ClusterOptions>>());
-        builder.Services.AddOrchestratorGateway(Auth.AuthSettings.Create(ApiKeys.Admin, devProfile: true));
+        builder.Services.AddOrchestratorGateway(Auth.AuthSettings.Create(ApiKeys.Admin, devProfile: true), limits);
         var app = builder.Build();
         app.UseOrchestratorGateway();
         app.MapOrchestratorGateway();
+        map?.Invoke(app);
         await app.StartAsync();
         var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(ApiKeys.Dev);

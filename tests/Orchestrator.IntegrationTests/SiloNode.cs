@@ -69,6 +69,8 @@ internal sealed class SiloNode : IAsyncDisposable
                 "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
                 $"--Orchestrator:Secrets:EncryptionKey={EncryptionKey}",
                 $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}",
+                // Tests poll many runs at once; the rate limiter's own tests start nodes with low limits.
+                "--Orchestrator:Http:RateLimit:PermitsPerSecond=5000",
                 // The embedded emulator (when no Fly token is given) runs Fly's limits and transitions faster.
                 "--FlyEmulator:RateLimitScale=20",
                 "--FlyEmulator:TransitionDelay=00:00:00.050",

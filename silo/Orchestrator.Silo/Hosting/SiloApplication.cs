@@ -67,7 +67,7 @@ public static partial class SiloApplication
             configureSilo?.Invoke(silo);
         });
 
-        builder.Services.AddOrchestratorGateway(settings.Auth);
+        builder.Services.AddOrchestratorGateway(settings.Auth, settings.Limits);
         var health = builder.Services.AddHealthChecks()
             .AddCheck<SiloHealthCheck>("silo", tags: [Gateway.Status.HealthEndpoints.ReadyTag]);
         if (settings.Cluster.ConnectionString is { } connectionString)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Orchestrator.Gateway;
 using Orchestrator.Gateway.Auth;
+using Orchestrator.Gateway.Limits;
 using Orchestrator.Gateway.Hosting;
 
 namespace Orchestrator.Silo.Hosting;
@@ -33,7 +34,8 @@ public sealed record SiloSettings(
     string Region,
     string? SiloName,
     TimeSpan DatabaseStartupTimeout,
-    AuthSettings Auth)
+    AuthSettings Auth,
+    HttpLimitSettings Limits)
 {
     public const string ProfileKey = ClusterSettings.Section + ":Profile";
     public const string SiloPortKey = ClusterSettings.Section + ":SiloPort";
@@ -78,12 +80,13 @@ public sealed record SiloSettings(
 
         var databaseTimeout = ReadTimeout(configuration, DatabaseStartupTimeoutKey, DefaultDatabaseStartupTimeout, problems);
         var auth = AuthSettings.Read(configuration, profile == SiloProfile.Dev, problems);
+        var limits = HttpLimitSettings.Read(configuration, problems);
         if (problems.Count > 0)
         {
             throw StartupFailureException.FromProblems(problems);
         }
 
-        return new SiloSettings(profile, cluster, siloPort, gatewayPort, advertised, region, siloName, databaseTimeout, auth);
+        return new SiloSettings(profile, cluster, siloPort, gatewayPort, advertised, region, siloName, databaseTimeout, auth, limits);
     }
 
     private static SiloProfile ReadProfile(IConfiguration configuration, ClusterSettings cluster, List<ConfigurationProblem> problems)

@@ -29,7 +29,7 @@ public static class RunEndpoints
         api.MapPost("/", StartAsync).WithName("StartRun");
         api.MapGet("/", ListAsync).WithName("ListRuns");
         api.MapGet("/{id}", GetAsync).WithName("GetRun");
-        api.MapGet("/{id}/events", EventsAsync).WithName("FollowRunEvents");
+        api.MapGet("/{id}/events", EventsAsync).WithName("FollowRunEvents").DisableRequestTimeout();
         api.MapGet("/{id}/steps/{step}/output", StepOutputAsync).WithName("GetRunStepOutput");
         api.MapPost("/{id}/cancel", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.CancelAsync(t), ct)).WithName("CancelRun");
         api.MapPost("/{id}/retry", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.RetryAsync(t), ct)).WithName("RetryRun");
