@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Runs;
 using Orchestrator.Gateway.Status;
+using Orchestrator.Gateway.Telemetry;
 using Orchestrator.Gateway.Workflows;
 
 namespace Orchestrator.Gateway;
@@ -13,15 +15,18 @@ public static class GatewayExtensions
     public static IServiceCollection AddOrchestratorGateway(this IServiceCollection services)
     {
         services.AddProblemDetails();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ProblemDetailsOptions>, RequestIdProblemDetails>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster", tags: [HealthEndpoints.ReadyTag]);
         return services;
     }
 
-    /// <summary>The middleware the API needs, in order: problem details for failures, then WebSockets for shells.</summary>
+    /// <summary>The middleware the API needs, in order: request ids, problem details for failures, then WebSockets for shells.</summary>
     public static IApplicationBuilder UseOrchestratorGateway(this IApplicationBuilder app)
     {
+        // First: every response, the exception handler's and the 400 for a bad id included, carries the id.
+        app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // Pings keep idle shells open through proxies (Fly's closes idle connections after 60 s).
