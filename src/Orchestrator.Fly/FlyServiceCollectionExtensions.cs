@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Fly.Http;
+using Orchestrator.Telemetry;
 using Refit;
 
 namespace Orchestrator.Fly;
@@ -40,6 +41,8 @@ public static class FlyServiceCollectionExtensions
         services.TryAddSingleton<FlyErrorFactory>();
         services.TryAddTransient<FlyTransportErrorHandler>();
         services.TryAddTransient<FlyAuthHandler>();
+        services.AddOrchestratorMetrics();
+        services.TryAddTransient<FlyTelemetryHandler>();
 
         var client = services
             .AddRefitGeneratedClient<IFlyMachinesApi>(CreateRefitSettings, HttpClientName)
@@ -50,6 +53,8 @@ public static class FlyServiceCollectionExtensions
                 http.Timeout = Timeout.InfiniteTimeSpan;
                 http.DefaultRequestHeaders.UserAgent.ParseAdd("Orchestrator.Fly/" + typeof(FlyServiceCollectionExtensions).Assembly.GetName().Version);
             })
+            // Outermost: one span and one measurement per call, around the retries and the error mapping.
+            .AddHttpMessageHandler<FlyTelemetryHandler>()
             .AddHttpMessageHandler<FlyTransportErrorHandler>()
             // Before the resilience handler: the header is set once and every retry is a copy of that request.
             .AddHttpMessageHandler<FlyAuthHandler>();

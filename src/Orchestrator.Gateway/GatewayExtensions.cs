@@ -2,11 +2,13 @@ using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Limits;
 using Orchestrator.Gateway.Runs;
 using Orchestrator.Gateway.Status;
+using Orchestrator.Gateway.Telemetry;
 using Orchestrator.Gateway.Tenants;
 using Orchestrator.Gateway.Workflows;
 
@@ -20,6 +22,7 @@ public static class GatewayExtensions
     {
         ArgumentNullException.ThrowIfNull(auth);
         services.AddProblemDetails();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ProblemDetailsOptions>, RequestIdProblemDetails>());
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddOrchestratorLimits(limits ?? HttpLimitSettings.Default);
         services.TryAddSingleton(TimeProvider.System);
@@ -42,12 +45,14 @@ public static class GatewayExtensions
     }
 
     /// <summary>
-    /// The middleware the API needs, in order: problem details for failures, WebSockets for shells,
-    /// routing, authentication, the per-key rate limiter (after authentication, which names the key;
-    /// before authorization, so floods of bad keys are limited too), authorization, request timeouts.
+    /// The middleware the API needs, in order: request ids, problem details for failures, WebSockets for
+    /// shells, routing, authentication, the per-key rate limiter (after authentication, which names the
+    /// key; before authorization, so floods of bad keys are limited too), authorization, request timeouts.
     /// </summary>
     public static IApplicationBuilder UseOrchestratorGateway(this IApplicationBuilder app)
     {
+        // First: every response, the exception handler's and the 400 for a bad id included, carries the id.
+        app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // Pings keep idle shells open through proxies (Fly's closes idle connections after 60 s).

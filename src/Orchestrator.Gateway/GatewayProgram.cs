@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orchestrator.Gateway.Hosting;
+using Orchestrator.Gateway.Telemetry;
 using Orleans.Configuration;
 
 namespace Orchestrator.Gateway;
@@ -41,8 +42,10 @@ public static class GatewayProgram
             builder.WebHost.UseUrls(cluster.UsesPostgres ? "http://0.0.0.0:8081" : "http://127.0.0.1:8081");
         }
 
+        builder.AddOrchestratorTelemetry(ProcessName, jsonLogsByDefault: cluster.UsesPostgres);
         builder.UseOrleansClient(client =>
         {
+            client.AddActivityPropagation();
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
             if (cluster.ConnectionString is { } connectionString)
             {

@@ -31,6 +31,7 @@ internal sealed partial class WorkflowRunGrain(
     InstanceSecretProtector secrets,
     IOptions<WorkflowOptions> options,
     TimeProvider time,
+    Telemetry.OrchestratorMetrics metrics,
     ILogger<WorkflowRunGrain> logger) : Grain, IWorkflowRunGrain, IRemindable
 {
     private const string ResumeReminder = "resume";
@@ -558,6 +559,8 @@ internal sealed partial class WorkflowRunGrain(
             await Emit(RunEventKinds.StepFailed, step.Id, st.Attempt, new JsonObject { ["error"] = st.Error, ["continue_on_error"] = step.ContinueOnError });
         }
 
+        metrics.StepEnded(step.Uses, st.Status, st.EndedAt.Value - (st.StartedAt ?? st.EndedAt.Value));
+
         // Written with the next step's start (or the run's end): one write per transition.
         _dirty = true;
     }
@@ -601,6 +604,7 @@ internal sealed partial class WorkflowRunGrain(
             return;
         }
 
+        metrics.RunEnded(S.Status, S.EndedAt!.Value - S.CreatedAt);
         await UnregisterAsync(ResumeReminder);
         await UnregisterAsync(WakeReminder);
         foreach (var watcher in _watchers)

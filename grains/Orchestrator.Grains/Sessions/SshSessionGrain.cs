@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Tenants;
 using Orchestrator.Ssh;
+using Orchestrator.Telemetry;
 using Orleans.Concurrency;
 using Orleans.Placement;
 using Renci.SshNet.Common;
@@ -25,6 +27,7 @@ internal sealed partial class SshSessionGrain(
     InstanceSecretProtector secrets,
     IOptions<SshSessionOptions> options,
     TimeProvider time,
+    OrchestratorMetrics metrics,
     ILogger<SshSessionGrain> logger) : Grain, ISshSessionGrain
 {
     // Output chunks (up to 32 KB each) held between the SSH channel and a slower caller: the bound keeps memory
@@ -176,6 +179,9 @@ internal sealed partial class SshSessionGrain(
     /// <summary>Runs the command into <paramref name="output"/>; returns what went wrong instead of throwing, for the reader to rethrow.</summary>
     private async Task<Exception?> RunAsync(SshTarget target, ExecCommand command, ChannelWriter<ExecEvent> output, CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
+        using var span = StartExecSpan();
+        var (status, exitCode) = (SshExecStatuses.Error, (int?)null);
         try
         {
             using var stdin = command.Stdin is { } bytes ? new MemoryStream(bytes, writable: false) : null;
@@ -193,6 +199,7 @@ internal sealed partial class SshSessionGrain(
                     cancellationToken),
                 CancellationToken.None);
             LogExecuted(_instanceKey, result.ExitCode, result.Signal, (long)result.Duration.TotalMilliseconds, result.TimedOut, result.Cancelled);
+            (status, exitCode) = (SshExecStatuses.Classify(result.ExitCode, result.Signal, result.TimedOut, result.Cancelled), result.ExitCode);
             var exited = new ExecEvent(ExecEventKind.Exited, Exit: new ExecExit(result.ExitCode, result.Signal, result.Duration, result.TimedOut, result.Cancelled));
             if (!output.TryWrite(exited))
             {
@@ -203,6 +210,7 @@ internal sealed partial class SshSessionGrain(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            status = SshExecStatuses.Cancelled;
             return null;
         }
         catch (Exception exception)
@@ -211,7 +219,36 @@ internal sealed partial class SshSessionGrain(
         }
         finally
         {
+            EndExecSpan(span, status, started, exitCode);
             output.TryComplete();
+        }
+    }
+
+    private Activity? StartExecSpan()
+    {
+        var span = OrchestratorTelemetry.Source.StartActivity(OrchestratorTelemetry.SshExecSpan, ActivityKind.Client);
+        if (span is not null)
+        {
+            span.DisplayName = "ssh exec";
+            span.SetTag("orchestrator.instance", _instanceKey);
+        }
+
+        return span;
+    }
+
+    private void EndExecSpan(Activity? span, string status, long started, int? exitCode)
+    {
+        metrics.SshExecEnded(status, time.GetElapsedTime(started));
+        if (span is null)
+        {
+            return;
+        }
+
+        span.SetTag("ssh.exec.status", status);
+        span.SetTag("ssh.exec.exit_code", exitCode);
+        if (status == SshExecStatuses.Error)
+        {
+            span.SetStatus(ActivityStatusCode.Error);
         }
     }
 

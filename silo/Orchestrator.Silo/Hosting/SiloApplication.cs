@@ -2,6 +2,7 @@ using Orchestrator.Database;
 using Orchestrator.Fly;
 using Orchestrator.Gateway;
 using Orchestrator.Gateway.Hosting;
+using Orchestrator.Gateway.Telemetry;
 using Orchestrator.Grains;
 using Orchestrator.Silo.Health;
 using Orleans.Configuration;
@@ -59,6 +60,7 @@ public static partial class SiloApplication
             builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedFlyEmulator>());
         }
 
+        builder.AddOrchestratorTelemetry("orchestrator-silo", jsonLogsByDefault: settings.Profile != SiloProfile.Dev);
         builder.Services.AddOrchestratorGrains(builder.Configuration, machines.EncryptionKey);
         builder.UseOrleans(silo =>
         {
@@ -154,6 +156,10 @@ public static partial class SiloApplication
         {
             silo.Configure<SiloOptions>(o => o.SiloName = name);
         }
+
+        // Grain-call spans join the caller's trace; lines grains write name the request that called them.
+        silo.AddActivityPropagation();
+        silo.AddIncomingGrainCallFilter<RequestIdGrainCallFilter>();
 
         silo.UseSiloMetadata(new Dictionary<string, string>
         {

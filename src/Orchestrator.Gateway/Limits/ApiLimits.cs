@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Telemetry;
 
 namespace Orchestrator.Gateway.Limits;
 
@@ -74,6 +75,7 @@ public static partial class ApiLimits
         context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiLimits).FullName!);
         LogRejected(logger, context.HttpContext.User.KeyId() ?? "(no key)", context.HttpContext.Request.Path);
+        context.HttpContext.RequestServices.GetService<OrchestratorMetrics>()?.RateLimitRejected(context.HttpContext.User.KeyId() is null ? "per-address" : "per-key");
         await WriteProblemAsync(
             context.HttpContext,
             StatusCodes.Status429TooManyRequests,
