@@ -25,6 +25,8 @@ public static class GrainServiceCollectionExtensions
         services.AddSingleton<IFlyRateLimiter, ClusterFlyRateLimiter>();
         services.AddFlyMachines(configuration);
         services.AddOptions<InstanceOptions>().Bind(configuration.GetSection(InstanceOptions.SectionName));
+        services.AddOptions<Tenants.TenantQuotaOptions>().Bind(configuration.GetSection(Tenants.TenantQuotaOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Tenants.TenantQuotaOptions>, Tenants.TenantQuotaOptionsValidator>();
         services.TryAddSingleton<IInstanceKeyFactory, SshKeygenInstanceKeyFactory>();
         services.AddSingleton(new InstanceSecretProtector(encryptionKey));
 

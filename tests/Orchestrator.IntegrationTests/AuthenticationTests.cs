@@ -424,6 +424,112 @@ public sealed class AuthenticationTests(AuthenticationFixture fixture) : IClassF
         Assert.Equal("keyId", (await ProblemAsync(badId)).GetProperty("field").GetString());
     }
 
+    [Fact]
+    public async Task AnInstanceOverTheTenantsQuotaIs409AndDestroyingOneMakesRoom()
+    {
+        var tenant = NewTenant();
+        var key = await ApiKeys.CreateTenantKeyAsync(Silo.BaseAddress, tenant);
+        using var admin = Silo.NewClient(ApiKeys.Admin);
+        using (await admin.PutAsJsonAsync($"/api/tenants/{tenant}/quotas", new { max_instances = 1 }))
+        {
+        }
+
+        using var client = Silo.NewClient(key);
+        using (var first = await client.PostAsJsonAsync("/api/instances", new { name = "quota-a", region = "iad", size = "shared-cpu-1x" }))
+        {
+            Assert.True(first.IsSuccessStatusCode, await first.Content.ReadAsStringAsync());
+        }
+
+        using (var second = await client.PostAsJsonAsync("/api/instances", new { name = "quota-b", region = "iad", size = "shared-cpu-1x" }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+            var problem = await ProblemAsync(second);
+            Assert.Equal(Problems + "quota-exceeded", problem.GetProperty("type").GetString());
+            Assert.Equal("max_instances", problem.GetProperty("quota").GetString());
+            Assert.Equal(1, problem.GetProperty("limit").GetInt32());
+        }
+
+        using (var missing = await client.GetAsync("/api/instances/quota-b"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        // The same create again is not a second instance.
+        using (var repeat = await client.PostAsJsonAsync("/api/instances", new { name = "quota-a", region = "iad", size = "shared-cpu-1x" }))
+        {
+            Assert.True(repeat.IsSuccessStatusCode, await repeat.Content.ReadAsStringAsync());
+        }
+
+        using (var destroyed = await client.DeleteAsync("/api/instances/quota-a"))
+        {
+            Assert.Equal(HttpStatusCode.OK, destroyed.StatusCode);
+        }
+
+        await Wait.UntilAsync(
+            async () =>
+            {
+                using var retry = await client.PostAsJsonAsync("/api/instances", new { name = "quota-b", region = "iad", size = "shared-cpu-1x" });
+                return retry.IsSuccessStatusCode;
+            },
+            "room for another instance after the first was destroyed",
+            TimeSpan.FromSeconds(30));
+        using (await client.DeleteAsync("/api/instances/quota-b"))
+        {
+        }
+    }
+
+    [Fact]
+    public async Task ARunOverTheConcurrentRunQuotaIs429UntilOneFinishes()
+    {
+        var tenant = NewTenant();
+        var key = await ApiKeys.CreateTenantKeyAsync(Silo.BaseAddress, tenant);
+        using var admin = Silo.NewClient(ApiKeys.Admin);
+        using (await admin.PutAsJsonAsync($"/api/tenants/{tenant}/quotas", new { max_concurrent_runs = 1 }))
+        {
+        }
+
+        using var client = Silo.NewClient(key);
+        using (await client.PostAsync("/api/workflows", new StringContent("name: gate\nsteps:\n  - id: wait\n    uses: wait_for_signal\n    with: { name: go, timeout: 5m }\n", Encoding.UTF8, "application/yaml")))
+        {
+        }
+
+        using var first = await client.PostAsJsonAsync("/api/runs", new { workflow = "gate", idempotency_key = "first" });
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        var firstId = (await JsonAsync(first)).GetProperty("id").GetString()!;
+
+        using (var second = await client.PostAsJsonAsync("/api/runs", new { workflow = "gate", idempotency_key = "second" }))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+            Assert.NotNull(second.Headers.RetryAfter);
+            var problem = await ProblemAsync(second);
+            Assert.Equal(Problems + "quota-exceeded", problem.GetProperty("type").GetString());
+            Assert.Equal("max_concurrent_runs", problem.GetProperty("quota").GetString());
+        }
+
+        // Repeating the first start is not a new run: it is answered, quota or not.
+        using (var again = await client.PostAsJsonAsync("/api/runs", new { workflow = "gate", idempotency_key = "first" }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+            Assert.Equal(firstId, (await JsonAsync(again)).GetProperty("id").GetString());
+        }
+
+        using (var signalled = await client.PostAsJsonAsync($"/api/runs/{firstId}/signals/go", new { }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, signalled.StatusCode);
+        }
+
+        await Wait.UntilAsync(
+            async () =>
+            {
+                using var retry = await client.PostAsJsonAsync("/api/runs", new { workflow = "gate", idempotency_key = "second" });
+                return retry.StatusCode == HttpStatusCode.Accepted;
+            },
+            "room for another run after the first finished",
+            TimeSpan.FromSeconds(45));
+        var runs = (await JsonAsync(await client.GetAsync("/api/runs"))).GetProperty("items");
+        Assert.Equal(2, runs.GetArrayLength());
+    }
+
     private static string NewTenant() => $"t-{Guid.NewGuid():N}"[..24];
 
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>

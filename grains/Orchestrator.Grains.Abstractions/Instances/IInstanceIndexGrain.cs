@@ -17,6 +17,14 @@ public interface IInstanceIndexGrain : IGrainWithStringKey
     [Alias("Remove"), OneWay]
     Task RemoveAsync(string instanceId);
 
+    /// <summary>
+    /// Counts <paramref name="instanceId"/> among the tenant's instances before its machine is created,
+    /// unless that would make more than <paramref name="maxInstances"/> that are not destroyed.
+    /// </summary>
+    /// <exception cref="Tenants.QuotaExceededException">The tenant already has <paramref name="maxInstances"/> instances.</exception>
+    [Alias("Reserve")]
+    Task ReserveAsync(string instanceId, int maxInstances);
+
     /// <summary>Instances ordered by id, after <see cref="InstanceListQuery.Cursor"/> (an id), filtered.</summary>
     [Alias("List")]
     Task<InstancePage> ListAsync(InstanceListQuery query, CancellationToken cancellationToken = default);

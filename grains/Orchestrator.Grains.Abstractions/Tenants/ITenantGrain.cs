@@ -24,6 +24,13 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("Rename")]
     Task<TenantInfo> RenameAsync(string displayName, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The quotas in force: the tenant's own, with the cluster's defaults for what it leaves unset (all
+    /// defaults for a tenant never created, such as the dev profile's built-in one).
+    /// </summary>
+    [Alias("GetQuotas"), Orleans.Concurrency.ReadOnly]
+    Task<TenantQuotas> GetQuotasAsync();
+
     /// <summary>Replaces the tenant's quotas (<see langword="null"/> members take the cluster's defaults).</summary>
     /// <exception cref="TenantNotFoundException">The tenant was never created.</exception>
     [Alias("SetQuotas")]

@@ -106,6 +106,9 @@ internal sealed partial class InstanceGrain(
         }
         else
         {
+            // The quota is checked once, before anything exists: a create resumed after a crash is already counted.
+            var quotas = await GrainFactory.GetGrain<ITenantGrain>(_tenant).GetQuotasAsync();
+            await GrainFactory.GetGrain<IInstanceIndexGrain>(_tenant).ReserveAsync(_instanceId, quotas.MaxInstances ?? int.MaxValue);
             await InitializeAsync(spec, requestId, cancellationToken);
         }
 

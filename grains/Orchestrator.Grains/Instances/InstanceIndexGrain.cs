@@ -42,6 +42,28 @@ internal sealed class InstanceIndexGrain(
         await state.WriteStateAsync();
     }
 
+    async Task IInstanceIndexGrain.ReserveAsync(string instanceId, int maxInstances)
+    {
+        var entries = state.State.Entries;
+        if (entries.ContainsKey(instanceId))
+        {
+            return;
+        }
+
+        var held = entries.Values.Count(e => e.DesiredState != InstanceStates.Destroyed && e.ObservedState != InstanceStates.Destroyed);
+        if (held >= maxInstances)
+        {
+            throw new Tenants.QuotaExceededException(
+                Tenants.QuotaExceededException.MaxInstances,
+                maxInstances,
+                $"Tenant '{Tenant}' already has {held} instances (its max_instances is {maxInstances}); destroy one first.");
+        }
+
+        // Revision -1: the instance's first snapshot replaces this placeholder whatever its revision.
+        entries[instanceId] = new InstanceIndexEntry { DesiredState = InstanceStates.Started, ObservedState = InstanceStates.Creating, Revision = -1 };
+        await state.WriteStateAsync();
+    }
+
     async Task IInstanceIndexGrain.RemoveAsync(string instanceId)
     {
         if (state.State.Entries.Remove(instanceId))

@@ -32,6 +32,7 @@ public sealed class ApiKeyRecord
 
 internal sealed partial class TenantGrain(
     [PersistentState("tenant", StorageNames.Orchestrator)] IPersistentState<TenantState> state,
+    Microsoft.Extensions.Options.IOptions<TenantQuotaOptions> defaults,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
@@ -89,6 +90,11 @@ internal sealed partial class TenantGrain(
 
         return ToInfo();
     }
+
+    Task<TenantQuotas> ITenantGrain.GetQuotasAsync() =>
+        Task.FromResult(new TenantQuotas(
+            state.State.MaxInstances ?? defaults.Value.DefaultMaxInstances,
+            state.State.MaxConcurrentRuns ?? defaults.Value.DefaultMaxConcurrentRuns));
 
     async Task<TenantInfo> ITenantGrain.SetQuotasAsync(TenantQuotas quotas, CancellationToken cancellationToken)
     {

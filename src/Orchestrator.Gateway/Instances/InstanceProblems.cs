@@ -21,6 +21,7 @@ public static class InstanceProblems
     public const string SshAuthenticationFailed = TypeBase + "ssh-authentication-failed";
     public const string ClusterTimeout = TypeBase + "cluster-timeout";
     public const string ClusterUnavailable = TypeBase + "cluster-unavailable";
+    public const string QuotaExceeded = TypeBase + "quota-exceeded";
 
     public static IResult Invalid(string field, string problem) =>
         TypedResults.Problem(
@@ -39,6 +40,7 @@ public static class InstanceProblems
         InstanceConflictException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance is in another state", type: Conflict),
         InstanceProviderException ex => FromProvider(ex),
         InstanceUnreachableException ex => FromUnreachable(ex),
+        Grains.Tenants.QuotaExceededException ex => FromQuota(ex),
         // The cluster did not answer in time, or the silo holding the grain just left: worth retrying, not a bug.
         TimeoutException => TypedResults.Problem("The cluster did not answer in time; retry the request.", statusCode: StatusCodes.Status504GatewayTimeout, title: "The cluster timed out", type: ClusterTimeout),
         Orleans.Runtime.OrleansMessageRejectionException => TypedResults.Problem("The silo holding this object is unavailable; retry the request.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "The cluster is unavailable", type: ClusterUnavailable),
@@ -61,6 +63,31 @@ public static class InstanceProblems
             title: title,
             type: type,
             extensions: new Dictionary<string, object?> { ["fly_message"] = ex.FlyMessage, ["fly_status"] = ex.StatusCode });
+    }
+
+    /// <summary>
+    /// Instances stay over quota until one is destroyed (409); live runs finish by themselves, so a run
+    /// start is worth retrying later (429).
+    /// </summary>
+    public static IResult FromQuota(Grains.Tenants.QuotaExceededException ex)
+    {
+        var runs = ex.Quota == Grains.Tenants.QuotaExceededException.MaxConcurrentRuns;
+        var problem = TypedResults.Problem(
+            ex.Message,
+            statusCode: runs ? StatusCodes.Status429TooManyRequests : StatusCodes.Status409Conflict,
+            title: "A tenant quota would be exceeded",
+            type: QuotaExceeded,
+            extensions: new Dictionary<string, object?> { ["quota"] = ex.Quota, ["limit"] = ex.Limit });
+        return runs ? new WithRetryAfter(problem, seconds: 5) : problem;
+    }
+
+    private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
     }
 
     private static ProblemHttpResult FromUnreachable(InstanceUnreachableException ex)

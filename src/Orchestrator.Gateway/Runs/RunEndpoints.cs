@@ -7,6 +7,7 @@ using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Workflows;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Runs;
+using Orchestrator.Grains.Tenants;
 
 namespace Orchestrator.Gateway.Runs;
 
@@ -55,6 +56,20 @@ public static class RunEndpoints
         var id = start!.IdempotencyKey is { } key ? RunRequest.RunIdFor(request.HttpContext.User.Tenant(), key) : RunRequest.NewRunId();
         return await CallAsync(async () =>
         {
+            var tenant = request.HttpContext.User.Tenant();
+            try
+            {
+                await cluster.GetGrain<IRunAdmissionGrain>(tenant).AdmitAsync(id, cancellationToken);
+            }
+            catch (QuotaExceededException) when (start.IdempotencyKey is not null)
+            {
+                // Repeating a start that already happened creates nothing: answer with that run, quota or not.
+                if (await Grain(cluster, request.HttpContext.User, id).GetAsync(cancellationToken) is null)
+                {
+                    throw;
+                }
+            }
+
             var view = await Grain(cluster, request.HttpContext.User, id).StartAsync(new RunStartRequest(start.Workflow, start.Version, start.InputsJson, start.Secrets), cancellationToken);
             return Accepted(view);
         });

@@ -68,6 +68,7 @@ public static class WorkflowProblems
         RunConflictException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The run is in another state", type: InstanceProblems.Conflict),
         RunInputException ex => InstanceProblems.Invalid(ex.Field, WithoutField(ex.Message, ex.Field)),
         RunCursorException => InstanceProblems.Invalid("cursor", "is not a cursor this API returned"),
+        Grains.Tenants.QuotaExceededException ex => InstanceProblems.FromQuota(ex),
         _ => null,
     };
 
