@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Gateway.Runs;
 using Orchestrator.Gateway.Status;
 using Orchestrator.Gateway.Tenants;
@@ -24,6 +25,7 @@ public static class GatewayExtensions
         services.AddSingleton(auth);
         services.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster", tags: [HealthEndpoints.ReadyTag]);
+        services.AddOrchestratorApiReference();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -59,6 +61,7 @@ public static class GatewayExtensions
     public static IEndpointRouteBuilder MapOrchestratorGateway(this IEndpointRouteBuilder routes)
     {
         routes.MapHealthEndpoints();
+        routes.MapOrchestratorApiReference();
         routes.MapVersionEndpoints().RequireAuthorization(Callers.AnyKeyPolicy);
         routes.MapTenantEndpoints();
         routes.MapInstanceEndpoints().RequireAuthorization(Callers.TenantPolicy);
