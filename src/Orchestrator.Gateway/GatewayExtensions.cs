@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Limits;
+using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Gateway.Runs;
 using Orchestrator.Gateway.Status;
 using Orchestrator.Gateway.Telemetry;
@@ -29,6 +30,7 @@ public static class GatewayExtensions
         services.AddSingleton(auth);
         services.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster", tags: [HealthEndpoints.ReadyTag]);
+        services.AddOrchestratorApiReference();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -69,6 +71,7 @@ public static class GatewayExtensions
     public static IEndpointRouteBuilder MapOrchestratorGateway(this IEndpointRouteBuilder routes)
     {
         routes.MapHealthEndpoints();
+        routes.MapOrchestratorApiReference();
         routes.MapVersionEndpoints().RequireAuthorization(Callers.AnyKeyPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Other));
         routes.MapTenantEndpoints().WithMetadata(new BodySizeLimit(BodyLimits.Tenants));
         routes.MapInstanceEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));

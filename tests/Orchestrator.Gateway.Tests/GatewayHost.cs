@@ -18,6 +18,11 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The gateway's own services (its endpoints, for instance).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    public Uri BaseAddress => Http.BaseAddress!;
+
     public static async Task<GatewayHost> StartAsync(InMemoryClusterFixture cluster, HttpLimitSettings? limits = null, Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateBuilder();

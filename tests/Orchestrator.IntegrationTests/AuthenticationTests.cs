@@ -106,6 +106,20 @@ public sealed class AuthenticationTests(AuthenticationFixture fixture) : IClassF
             Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         }
 
+        // The silo's co-hosted gateway serves the API description too, without a key.
+        using (var document = await anonymous.GetAsync("/openapi/v1.json"))
+        {
+            Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+            var paths = (await JsonAsync(document)).GetProperty("paths");
+            Assert.True(paths.TryGetProperty("/api/tenants/{id}/keys", out _));
+            Assert.DoesNotContain(paths.EnumerateObject(), p => p.Name.StartsWith("/dashboard", StringComparison.Ordinal));
+        }
+
+        using (var docs = await anonymous.GetAsync("/docs"))
+        {
+            Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        }
+
         using (var dashboard = await anonymous.GetAsync("/dashboard"))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, dashboard.StatusCode);

@@ -82,7 +82,8 @@ public static partial class SiloApplication
         var app = builder.Build();
         app.UseOrchestratorGateway();
         app.MapOrchestratorGateway();
-        app.MapOrleansDashboard("/dashboard").RequireAuthorization(Gateway.Auth.Callers.DashboardPolicy);
+        // The dashboard is a UI, not part of the API: kept out of the OpenAPI document.
+        app.MapOrleansDashboard("/dashboard").RequireAuthorization(Gateway.Auth.Callers.DashboardPolicy).ExcludeFromDescription();
         return app;
     }
 

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Gateway.Auth;
+using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Sessions;
 
@@ -32,8 +33,54 @@ public static class ExecEndpoints
     public static RouteGroupBuilder MapExecEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/instances").WithTags("Instances");
-        api.MapPost("/{id}/exec", ExecAsync).WithName("ExecInInstance");
-        api.MapGet("/{id}/shell", ShellAsync).WithName("OpenInstanceShell");
+        api.MapPost("/{id}/exec", ExecAsync).WithName("ExecInInstance")
+            .WithSummary("Run a command")
+            .WithDescription(
+                "Runs a command on the instance's machine over SSH. Nothing is answered until the machine accepted the "
+                + "connection, so failing to reach it is a plain problem details answer; after that the status is 200 and the "
+                + "shape follows the Accept header:\n\n"
+                + "- application/x-ndjson (the default): one JSON object per line as output arrives: {stream, data} "
+                + "(or data_base64 for bytes that are not UTF-8), then one exit line {exit_code, signal, timed_out, cancelled, "
+                + "duration_ms, stdout_bytes, stderr_bytes}.\n"
+                + "- text/event-stream: the same objects as SSE events named stdout, stderr and exit, with ': keep-alive' "
+                + "comments while the command is silent.\n"
+                + "- application/json (when the client accepts it but not NDJSON): one object once the command ended, with "
+                + "stdout and stderr kept up to max_output_bytes each.\n\n"
+                + "If the connection to the machine is lost mid-stream, the last line (SSE event 'error') is {error: {type, "
+                + "title, detail}} with type https://orchestrator.dev/problems/ssh-unreachable.")
+            .WithPathParameter("id", "The instance's name.")
+            .WithHeaderParameter("Accept", "application/x-ndjson (default), text/event-stream, or application/json for one buffered answer.")
+            .WithRequestBody(typeof(ExecRequest), "The command to run.", required: true, "application/json")
+            .WithResponse(
+                StatusCodes.Status200OK,
+                "The command's output as it arrives (NDJSON lines or SSE events), ending with its exit; or, for application/json, the whole result.",
+                [typeof(ExecOutputEvent), typeof(ExecExitEvent), typeof(StreamErrorEvent)],
+                NdJson,
+                EventStream)
+            .WithResponse(StatusCodes.Status200OK, "The command's output as it arrives, ending with its exit; or, for application/json, the whole result.", [typeof(ExecResultResponse)], "application/json")
+            .ProducesProblems(400, 404, 409, 502, 503);
+        api.MapGet("/{id}/shell", ShellAsync).WithName("OpenInstanceShell")
+            .WithSummary("Open an interactive shell (WebSocket)")
+            .WithDescription(
+                "Upgrades to a WebSocket (GET with 'Connection: Upgrade' and 'Upgrade: websocket', the key in the Authorization "
+                + "header as for every /api call) and attaches it to a shell on the machine with a terminal of cols x rows. The machine must accept the SSH connection before the upgrade, "
+                + "so failing to reach it is a plain problem details answer; a request that is not an upgrade is 400 "
+                + "(https://orchestrator.dev/problems/websocket-required).\n\n"
+                + "After 101 Switching Protocols:\n\n"
+                + "- client to server, binary frames: keystrokes, written to the terminal as they are.\n"
+                + "- client to server, text frames: JSON control messages (at most 4096 bytes); the only one is "
+                + "{\"type\": \"resize\", \"cols\": 120, \"rows\": 40} (1 to 1000 each).\n"
+                + "- server to client, binary frames: the terminal's output.\n"
+                + "- server to client, text frames: {\"type\": \"exit\", \"exit_code\": 0} when the shell exits, and "
+                + "{\"type\": \"error\", \"detail\": \"...\"} for a bad control message or a failed shell.\n\n"
+                + "The server closes the socket (1000) after the shell exits; closing it from the client ends the shell. "
+                + "Pings every 20 s keep idle shells open through proxies.")
+            .WithPathParameter("id", "The instance's name.")
+            .WithQueryParameter<int>("cols", "Terminal width in columns, from 1 to 1000 (default 80).")
+            .WithQueryParameter<int>("rows", "Terminal height in rows, from 1 to 1000 (default 24).")
+            .Produces(StatusCodes.Status101SwitchingProtocols)
+            .WithResponse(StatusCodes.Status101SwitchingProtocols, "Switching Protocols: the WebSocket is open and attached to the shell.", [])
+            .ProducesProblems(400, 404, 409, 502, 503);
         return api;
     }
 

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Gateway.Auth;
+using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Grains.Instances;
 
 namespace Orchestrator.Gateway.Instances;
@@ -27,13 +28,48 @@ public static class InstanceEndpoints
     public static RouteGroupBuilder MapInstanceEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/instances").WithTags("Instances");
-        api.MapPost("/", CreateAsync).WithName("CreateInstance");
-        api.MapGet("/", ListAsync).WithName("ListInstances");
-        api.MapGet("/{id}", GetAsync).WithName("GetInstance");
-        api.MapPost("/{id}/start", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.StartAsync(t), ct)).WithName("StartInstance");
-        api.MapPost("/{id}/stop", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.StopAsync(t), ct)).WithName("StopInstance");
-        api.MapPost("/{id}/restart", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.RestartAsync(t), ct)).WithName("RestartInstance");
-        api.MapDelete("/{id}", DeleteAsync).WithName("DestroyInstance");
+        api.MapPost("/", CreateAsync).WithName("CreateInstance")
+            .WithSummary("Create an instance")
+            .WithDescription(
+                "Creates a Fly machine (with its volume and SSH key) in the caller's tenant. The answer is 202 with the instance "
+                + "as it is so far and a Location to poll; with ?wait=started the request is held until the machine has started "
+                + "(at most 25 s), answering 201 when it has and 202 when the wait ran out. Creating again with the same name "
+                + "and the same Idempotency-Key returns the same instance.")
+            .WithRequestBody(typeof(CreateInstanceRequest), "The instance to create.", required: true, "application/json")
+            .WithQueryParameter<string>("wait", "'started' to hold the request until the machine has started (at most 25 s).", "started")
+            .WithHeaderParameter(IdempotencyKeyHeader, "Makes a retried create safe: the same key returns the same instance instead of failing.")
+            .Produces<InstanceResponse>(StatusCodes.Status201Created)
+            .Produces<InstanceResponse>(StatusCodes.Status202Accepted)
+            .WithResponseHeader(StatusCodes.Status202Accepted, "Location", "The instance's URL, to poll.")
+            .ProducesProblems(400, 409, 422, 429, 502, 503);
+        api.MapGet("/", ListAsync).WithName("ListInstances")
+            .WithSummary("List instances")
+            .WithDescription("The caller's instances a page at a time, by name; next_cursor, when not null, fetches the next page.")
+            .WithQueryParameter<int>("limit", "Instances per page, from 1 to 100 (default 50).")
+            .WithQueryParameter<string>("cursor", "The next_cursor of the previous page.")
+            .WithQueryParameter<string>("region", "Only instances in this Fly region.")
+            .WithQueryParameter<string>("state", "Only instances in this observed state, such as started, stopped or destroyed.")
+            .Produces<InstanceListResponse>()
+            .ProducesProblems(400);
+        api.MapGet("/{id}", GetAsync).WithName("GetInstance")
+            .WithSummary("Get an instance")
+            .WithDescription("The instance as last observed: desired and observed state, machine, addresses and SSH host key.")
+            .WithPathParameter("id", "The instance's name.")
+            .Produces<InstanceResponse>()
+            .ProducesProblems(400, 404);
+        api.MapPost("/{id}/start", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.StartAsync(t), ct)).WithName("StartInstance")
+            .WithTransition("Start an instance", "Starts the instance's machine; 202 with the instance, whose state follows as the machine starts.");
+        api.MapPost("/{id}/stop", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.StopAsync(t), ct)).WithName("StopInstance")
+            .WithTransition("Stop an instance", "Stops the instance's machine, keeping it and its volume; 202 with the instance.");
+        api.MapPost("/{id}/restart", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => TransitionAsync(id, user, cluster, (g, t) => g.RestartAsync(t), ct)).WithName("RestartInstance")
+            .WithTransition("Restart an instance", "Restarts the instance's machine; 202 with the instance.");
+        api.MapDelete("/{id}", DeleteAsync).WithName("DestroyInstance")
+            .WithSummary("Destroy an instance")
+            .WithDescription("Destroys the instance's machine and, unless keep_volume=true, its volume. The instance stays readable as destroyed.")
+            .WithPathParameter("id", "The instance's name.")
+            .WithQueryParameter<bool>("keep_volume", "true to keep the instance's volume (default false).")
+            .Produces<InstanceResponse>()
+            .ProducesProblems(400, 404, 409, 422, 429, 502, 503);
         return api;
     }
 

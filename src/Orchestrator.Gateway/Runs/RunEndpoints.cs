@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Gateway.Workflows;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Runs;
@@ -27,14 +28,71 @@ public static class RunEndpoints
     public static RouteGroupBuilder MapRunEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/runs").WithTags("Runs");
-        api.MapPost("/", StartAsync).WithName("StartRun");
-        api.MapGet("/", ListAsync).WithName("ListRuns");
-        api.MapGet("/{id}", GetAsync).WithName("GetRun");
-        api.MapGet("/{id}/events", EventsAsync).WithName("FollowRunEvents").DisableRequestTimeout();
-        api.MapGet("/{id}/steps/{step}/output", StepOutputAsync).WithName("GetRunStepOutput");
-        api.MapPost("/{id}/cancel", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.CancelAsync(t), ct)).WithName("CancelRun");
-        api.MapPost("/{id}/retry", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.RetryAsync(t), ct)).WithName("RetryRun");
-        api.MapPost("/{id}/signals/{name}", SignalAsync).WithName("SignalRun");
+        api.MapPost("/", StartAsync).WithName("StartRun")
+            .WithSummary("Start a run")
+            .WithDescription(
+                "Starts a run of a registered workflow (the latest version unless one is named) with the given inputs: 202 with "
+                + "the run and its Location. With an idempotency key (the Idempotency-Key header or idempotency_key in the body), "
+                + "the key names the run: starting again with it returns the same run.")
+            .WithHeaderParameter(InstanceEndpoints.IdempotencyKeyHeader, "Names the run so that a retried start returns the same run (1 to 255 characters); the same as idempotency_key in the body.")
+            .WithRequestBody(typeof(Orchestrator.Gateway.OpenApi.StartRunRequest), "What to run (at most 1 MiB).", required: true, "application/json")
+            .Produces<RunResponse>(StatusCodes.Status202Accepted)
+            .WithResponseHeader(StatusCodes.Status202Accepted, "Location", "The run's URL.")
+            .ProducesProblems(400, 404, 409, 413);
+        api.MapGet("/", ListAsync).WithName("ListRuns")
+            .WithSummary("List runs")
+            .WithDescription("The caller's runs a page at a time; next_cursor, when not null, fetches the next page.")
+            .WithQueryParameter<int>("limit", "Runs per page, from 1 to 100 (default 50).")
+            .WithQueryParameter<string>("cursor", "The next_cursor of the previous page.")
+            .WithQueryParameter<string>("status", "Only runs with this status.", "pending", "running", "waiting", "succeeded", "failed", "cancelled")
+            .WithQueryParameter<string>("workflow", "Only runs of this workflow.")
+            .Produces<RunListResponse>()
+            .ProducesProblems(400);
+        api.MapGet("/{id}", GetAsync).WithName("GetRun")
+            .WithSummary("Get a run")
+            .WithDescription("The run with its inputs, outputs and steps.")
+            .WithPathParameter("id", "The run's id.")
+            .Produces<RunResponse>()
+            .ProducesProblems(400, 404);
+        api.MapGet("/{id}/events", EventsAsync).WithName("FollowRunEvents")
+            .WithSummary("Follow a run's events")
+            .WithDescription(
+                "Streams the run's events: first those after the requested sequence, then live ones until the run has ended and "
+                + "every event was sent, then the stream closes. Server-sent events by default: each event has 'id: <sequence>' "
+                + "(so an EventSource reconnects with Last-Event-ID) and 'event: <kind>', its data one JSON object, with "
+                + "': keep-alive' comments while the run is quiet. With 'Accept: application/x-ndjson', one JSON object per line. "
+                + "An unknown run is a plain 404. If the stream breaks after it started, its last event (SSE event 'error') is "
+                + "{error: {type, title, detail}} with type https://orchestrator.dev/problems/run-events-interrupted: reconnect "
+                + "with Last-Event-ID to resume.")
+            .WithPathParameter("id", "The run's id.")
+            .WithHeaderParameter(LastEventIdHeader, "The sequence of the last event the client has; the stream starts after it. Takes precedence over ?after=.")
+            .WithQueryParameter<long>("after", "The sequence of the last event the client has (default 0: from the first event).")
+            .WithHeaderParameter("Accept", "text/event-stream (default) or application/x-ndjson.")
+            .WithResponse(StatusCodes.Status200OK, "The run's events as they happen.", [typeof(RunEventItem), typeof(StreamErrorEvent)], EventStream, NdJson)
+            .ProducesProblems(400, 404)
+            .DisableRequestTimeout();
+        api.MapGet("/{id}/steps/{step}/output", StepOutputAsync).WithName("GetRunStepOutput")
+            .WithSummary("Get a step's output")
+            .WithDescription(
+                "The captured output of a step's latest attempt: standard output as text/plain (?stream=stderr for standard "
+                + "error) with the attempt in the Step-Attempt header, or both as JSON when the client prefers application/json.")
+            .WithPathParameter("id", "The run's id.")
+            .WithPathParameter("step", "The step's id.")
+            .WithQueryParameter<string>("stream", "Which stream the text/plain answer carries (default stdout).", "stdout", "stderr")
+            .WithHeaderParameter("Accept", "text/plain (default) or application/json.")
+            .WithResponse(StatusCodes.Status200OK, "The step's output.", [typeof(string)], "text/plain")
+            .WithResponse(StatusCodes.Status200OK, "The step's output.", [typeof(StepOutputResponse)], "application/json")
+            .WithResponseHeader(StatusCodes.Status200OK, "Step-Attempt", "The attempt whose output this is (text/plain answers).")
+            .ProducesProblems(400, 404);
+        api.MapPost("/{id}/cancel", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.CancelAsync(t), ct)).WithName("CancelRun")
+            .WithRunAction("Cancel a run", "Cancels the run: the running step is stopped and finally-steps run; 202 with the run.");
+        api.MapPost("/{id}/retry", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.RetryAsync(t), ct)).WithName("RetryRun")
+            .WithRunAction("Retry a run", "Resumes a failed run from the step that failed; 202 with the run.");
+        api.MapPost("/{id}/signals/{name}", SignalAsync).WithName("SignalRun")
+            .WithRunAction("Signal a run", "Delivers a named signal, with an optional JSON payload (at most 256 KiB), to a run waiting for it; 202 with the run.")
+            .WithPathParameter("name", "The signal's name: a letter or '_', then up to 63 letters, digits, '_', '-' and '.'.")
+            .WithRequestBody(typeof(System.Text.Json.JsonElement), "The signal's payload: any JSON value; an empty body is null.", required: false, "application/json")
+            .ProducesProblems(413);
         return api;
     }
 

@@ -10,7 +10,9 @@ public static class VersionEndpoints
     public static RouteGroupBuilder MapVersionEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api").WithTags("System");
-        api.MapGet("/version", GetVersionAsync).WithName("GetVersion");
+        api.MapGet("/version", GetVersionAsync).WithName("GetVersion")
+            .WithSummary("Get the version")
+            .WithDescription("The gateway's version, the cluster it serves and how many silos are active. Any key, tenant or admin.");
         return api;
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Gateway.Runs;
 using Orchestrator.Grains.Tenants;
 
@@ -23,12 +24,48 @@ public static class TenantEndpoints
     public static RouteGroupBuilder MapTenantEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/tenants").WithTags("Tenants").RequireAuthorization(Callers.AdminPolicy);
-        api.MapPost("/", CreateAsync).WithName("CreateTenant");
-        api.MapGet("/{id}", GetAsync).WithName("GetTenant");
-        api.MapPut("/{id}/quotas", SetQuotasAsync).WithName("SetTenantQuotas");
-        api.MapPost("/{id}/keys", CreateKeyAsync).WithName("CreateApiKey");
-        api.MapGet("/{id}/keys", ListKeysAsync).WithName("ListApiKeys");
-        api.MapDelete("/{id}/keys/{keyId}", RevokeKeyAsync).WithName("RevokeApiKey");
+        api.MapPost("/", CreateAsync).WithName("CreateTenant")
+            .WithSummary("Create a tenant")
+            .WithDescription("Creates a tenant: 201 with it and its Location. Creating an existing tenant answers 200 with it as it is.")
+            .WithRequestBody(typeof(CreateTenantRequest), "The tenant (at most 16 KiB).", required: true, "application/json")
+            .Produces<TenantResponse>(StatusCodes.Status201Created)
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The tenant's URL.")
+            .Produces<TenantResponse>()
+            .ProducesProblems(400, 409, 413);
+        api.MapGet("/{id}", GetAsync).WithName("GetTenant")
+            .WithSummary("Get a tenant")
+            .WithDescription("The tenant and its quotas.")
+            .WithPathParameter("id", "The tenant's id.")
+            .Produces<TenantResponse>()
+            .ProducesProblems(400, 404);
+        api.MapPut("/{id}/quotas", SetQuotasAsync).WithName("SetTenantQuotas")
+            .WithSummary("Set a tenant's quotas")
+            .WithDescription("Replaces the tenant's quotas; a quota that is null or left out is the cluster's default.")
+            .WithPathParameter("id", "The tenant's id.")
+            .WithRequestBody(typeof(TenantQuotasRequest), "The quotas (at most 16 KiB).", required: true, "application/json")
+            .Produces<TenantResponse>()
+            .ProducesProblems(400, 404, 409, 413);
+        api.MapPost("/{id}/keys", CreateKeyAsync).WithName("CreateApiKey")
+            .WithSummary("Create an API key")
+            .WithDescription("Creates an API key for the tenant: 201 with the key, whose secret ('key') is shown in this answer only.")
+            .WithPathParameter("id", "The tenant's id.")
+            .WithRequestBody(typeof(CreateApiKeyRequest), "The key's name and expiry; an empty body makes a key named 'default' that does not expire.", required: false, "application/json")
+            .Produces<CreatedKeyResponse>(StatusCodes.Status201Created)
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The key's URL.")
+            .ProducesProblems(400, 404, 409, 413);
+        api.MapGet("/{id}/keys", ListKeysAsync).WithName("ListApiKeys")
+            .WithSummary("List a tenant's API keys")
+            .WithDescription("The tenant's keys with their status (active, expired, revoked); never their secrets.")
+            .WithPathParameter("id", "The tenant's id.")
+            .Produces<KeyListResponse>()
+            .ProducesProblems(400, 404);
+        api.MapDelete("/{id}/keys/{keyId}", RevokeKeyAsync).WithName("RevokeApiKey")
+            .WithSummary("Revoke an API key")
+            .WithDescription("Revokes the key at once on every gateway: 204.")
+            .WithPathParameter("id", "The tenant's id.")
+            .WithPathParameter("keyId", "The key's id, as a key listing shows it.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblems(400, 404);
         return api;
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Workflows;
 using Orchestrator.Workflows;
@@ -22,12 +23,42 @@ public static class WorkflowEndpoints
     public static RouteGroupBuilder MapWorkflowEndpoints(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/workflows").WithTags("Workflows");
-        api.MapPost("/", RegisterAsync).WithName("RegisterWorkflow");
-        api.MapGet("/", ListAsync).WithName("ListWorkflows");
+        api.MapPost("/", RegisterAsync).WithName("RegisterWorkflow")
+            .WithSummary("Register a workflow version")
+            .WithDescription(
+                "Registers a workflow definition (YAML or JSON, at most 256 KiB, UTF-8) under the name it declares, as the "
+                + "next immutable version: 201 with the new version and its Location. Registering the latest version's source "
+                + "again makes no version and answers 200 with that version. The format follows the Content-Type: JSON "
+                + "(application/json, text/json, +json), YAML (application/yaml, application/x-yaml, text/yaml, text/x-yaml, "
+                + "+yaml), or detected from the text for text/plain, application/octet-stream or no type. GET /api/workflows/schema "
+                + "serves the definition language's JSON Schema.")
+            .WithRequestBody(null, "The workflow definition's text.", required: true, "application/yaml", "application/json", "text/plain")
+            .Produces<WorkflowVersionResponse>(StatusCodes.Status201Created)
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The new version's URL.")
+            .Produces<WorkflowVersionResponse>()
+            .ProducesProblems(400, 413, 415);
+        api.MapGet("/", ListAsync).WithName("ListWorkflows")
+            .WithSummary("List workflows")
+            .WithDescription("The caller's workflows and the built-in ones, with each one's latest version.")
+            .Produces<WorkflowListResponse>();
         // A literal segment outranks a parameter, so "schema" is never taken for a workflow's name.
-        api.MapGet("/schema", GetSchema).WithName("GetWorkflowSchema");
-        api.MapGet("/{name}", GetAsync).WithName("GetWorkflow");
-        api.MapGet("/{name}/versions/{version}", GetVersionAsync).WithName("GetWorkflowVersion");
+        api.MapGet("/schema", GetSchema).WithName("GetWorkflowSchema")
+            .WithSummary("Get the definition language's JSON Schema")
+            .WithDescription("The JSON Schema that workflow definitions (YAML or JSON) follow, for editors and validators.")
+            .WithResponse(StatusCodes.Status200OK, "The JSON Schema.", [typeof(System.Text.Json.JsonElement)], SchemaContentType);
+        api.MapGet("/{name}", GetAsync).WithName("GetWorkflow")
+            .WithSummary("Get a workflow")
+            .WithDescription("A workflow with all of its versions, oldest first (without their sources).")
+            .WithPathParameter("name", "The workflow's name: 1 to 63 lowercase letters, digits and '-'.")
+            .Produces<WorkflowResponse>()
+            .ProducesProblems(400, 404);
+        api.MapGet("/{name}/versions/{version}", GetVersionAsync).WithName("GetWorkflowVersion")
+            .WithSummary("Get a workflow version")
+            .WithDescription("One version of a workflow, with its source as registered.")
+            .WithPathParameter("name", "The workflow's name: 1 to 63 lowercase letters, digits and '-'.")
+            .WithPathParameter("version", "The version number, from 1.")
+            .Produces<WorkflowVersionResponse>()
+            .ProducesProblems(400, 404);
         return api;
     }
 

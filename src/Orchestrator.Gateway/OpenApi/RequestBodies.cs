@@ -1,0 +1,95 @@
+using System.ComponentModel;
+using System.Text.Json;
+
+namespace Orchestrator.Gateway.OpenApi;
+
+// The handlers read their bodies by hand so that every error names its field; these records only describe
+// to the OpenAPI document what those parsers accept. Nothing deserializes into them.
+
+/// <summary>The body of <c>POST /api/instances</c>.</summary>
+public sealed record CreateInstanceRequest(
+    [property: Description("The instance's name, unique in the tenant: a DNS label (lowercase letters, digits and '-', starting with a letter), at most 63 characters.")]
+    string Name,
+    [property: Description("The Fly region to run in, such as 'ams', 'fra' or 'iad'.")]
+    string Region,
+    [property: Description("A preset name (shared-cpu-{1,2,4,6,8}x or performance-{1,2,4,6,8,10,12,14,16}x) or an explicit {cpus, memory_mb, cpu_kind}.")]
+    InstanceSizeRequest Size,
+    [property: Description("The container image; the cluster's default image when omitted.")]
+    string? Image = null,
+    [property: Description("Environment variables for the machine (at most 64).")]
+    IReadOnlyDictionary<string, string>? Env = null,
+    [property: Description("A volume to create and mount.")]
+    InstanceVolumeRequest? Volume = null,
+    [property: Description("Whether the machine gets a public IP address.")]
+    bool? PublicIp = null);
+
+/// <summary>An explicit machine size.</summary>
+public sealed record InstanceSizeRequest(
+    [property: Description("CPUs: 1, 2, 4, 6 or 8 shared; 1 to 16 (even above 2) performance.")]
+    int Cpus,
+    [property: Description("Memory in MB, a multiple of 256 within the CPU kind's range.")]
+    int MemoryMb,
+    [property: Description("'shared' (the default) or 'performance'.")]
+    string? CpuKind = null);
+
+/// <summary>A volume to create with the instance.</summary>
+public sealed record InstanceVolumeRequest(
+    [property: Description("Size in GB, from 1 to 500.")]
+    int SizeGb,
+    [property: Description("Absolute mount path other than '/', without '..' or spaces.")]
+    string Path);
+
+/// <summary>The body of <c>POST /api/instances/{id}/exec</c>.</summary>
+public sealed record ExecRequest(
+    [property: Description("The shell command line to run (at most 128 KiB, no NUL).")]
+    string Command,
+    [property: Description("Extra environment variables for the command (at most 256).")]
+    IReadOnlyDictionary<string, string>? Env = null,
+    [property: Description("The working directory.")]
+    string? Cwd = null,
+    [property: Description("Seconds before the command is killed: more than 0 and at most 86400 (default 3600).")]
+    double? TimeoutSeconds = null,
+    [property: Description("Text written to the command's standard input (UTF-8). Not together with stdin_base64.")]
+    string? Stdin = null,
+    [property: Description("Bytes written to the command's standard input, base64-encoded (at most 8 MiB). Not together with stdin.")]
+    byte[]? StdinBase64 = null,
+    [property: Description("For the buffered application/json answer only: how many bytes of each stream are kept, from 1 to 16777216 (default 1048576).")]
+    int? MaxOutputBytes = null);
+
+/// <summary>The body of <c>POST /api/runs</c>.</summary>
+public sealed record StartRunRequest(
+    [property: Description("The registered workflow to run.")]
+    string Workflow,
+    [property: Description("The workflow version to run, from 1; the latest when omitted.")]
+    int? Version = null,
+    [property: Description("The workflow's inputs as a JSON object.")]
+    IReadOnlyDictionary<string, JsonElement>? Inputs = null,
+    [property: Description("Secrets for the run's steps, by name; never shown by the API.")]
+    IReadOnlyDictionary<string, string>? Secrets = null,
+    [property: Description("Names the run: starting again with the same key returns the same run. The same as the Idempotency-Key header; send one of them (1 to 255 characters).")]
+    string? IdempotencyKey = null);
+
+/// <summary>The body of <c>POST /api/tenants</c>.</summary>
+public sealed record CreateTenantRequest(
+    [property: Description("The tenant's id: lowercase letters, digits and single '-', starting with a letter, at most 40 characters.")]
+    string Id,
+    [property: Description("A name for people (at most 200 characters); the id when omitted.")]
+    string? DisplayName = null,
+    [property: Description("The tenant's quotas; the cluster's defaults when omitted.")]
+    TenantQuotasRequest? Quotas = null);
+
+/// <summary>A tenant's quotas (the body of <c>PUT /api/tenants/{id}/quotas</c>); null means the cluster's default.</summary>
+public sealed record TenantQuotasRequest(
+    [property: Description("Most instances the tenant may have, from 0 to 1000000; null for the cluster's default.")]
+    int? MaxInstances = null,
+    [property: Description("Most runs the tenant may have going at once, from 0 to 1000000; null for the cluster's default.")]
+    int? MaxConcurrentRuns = null);
+
+/// <summary>The body of <c>POST /api/tenants/{id}/keys</c> (optional).</summary>
+public sealed record CreateApiKeyRequest(
+    [property: Description("A name for the key (at most 100 characters); 'default' when omitted.")]
+    string? Name = null,
+    [property: Description("When the key stops working (RFC 3339), within ten years. Not together with expires_in_days.")]
+    DateTimeOffset? ExpiresAt = null,
+    [property: Description("Days until the key stops working, from 1 to 3650. Not together with expires_at.")]
+    int? ExpiresInDays = null);
