@@ -168,6 +168,28 @@ public sealed class ShellAndHostKeyTests(ExecFixture fixture) : IClassFixture<Ex
         Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
     }
 
+    [Fact]
+    public async Task ABrowserStyleClientAuthenticatesWithTheKeyAsASubprotocol()
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("orchestrator");
+        socket.Options.AddSubProtocol("bearer." + fixture.Silo.TenantKey);
+        await socket.ConnectAsync(ShellUri(fixture.Silo.Http.BaseAddress!, ExecFixture.Box), CancellationToken.None);
+
+        Assert.Equal("orchestrator", socket.SubProtocol);
+        await SendKeysAsync(socket, "echo $((6*7))\n");
+        await ReadUntilAsync(socket, "42\r\n");
+        await SendKeysAsync(socket, "exit\n");
+        Assert.Equal("exit", (await ReadUntilTextAsync(socket)).GetProperty("type").GetString());
+
+        using var wrong = new ClientWebSocket();
+        wrong.Options.CollectHttpResponseDetails = true;
+        wrong.Options.AddSubProtocol("orchestrator");
+        wrong.Options.AddSubProtocol("bearer.orch_dev_0123456789ab_" + new string('0', 64));
+        await Assert.ThrowsAsync<WebSocketException>(() => wrong.ConnectAsync(ShellUri(fixture.Silo.Http.BaseAddress!, ExecFixture.Box), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.HttpStatusCode);
+    }
+
     private static Uri ShellUri(Uri baseAddress, string instance, string query = "") =>
         new($"ws://{baseAddress.Authority}/api/instances/{instance}/shell{query}");
 

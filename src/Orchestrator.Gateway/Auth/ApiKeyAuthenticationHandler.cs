@@ -27,12 +27,17 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     public const string Forbidden = Instances.InstanceProblems.TypeBase + "forbidden";
     private const string FailureItem = "orchestrator.auth-failure";
 
+    /// <summary>The WebSocket subprotocol a browser offers beside <c>bearer.&lt;key&gt;</c> (it cannot send headers).</summary>
+    public const string WebSocketProtocol = "orchestrator";
+
+    private const string WebSocketKeyPrefix = "bearer.";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var headers = Request.Headers.Authorization;
         if (headers.Count == 0)
         {
-            return AuthenticateResult.NoResult();
+            return WebSocketKey() is { } offered ? await CheckAsync(offered) : AuthenticateResult.NoResult();
         }
 
         if (headers.Count > 1)
@@ -45,6 +50,11 @@ internal sealed partial class ApiKeyAuthenticationHandler(
             return Fail("the Authorization header must be 'Bearer <API key>'");
         }
 
+        return await CheckAsync(key);
+    }
+
+    private async Task<AuthenticateResult> CheckAsync(string key)
+    {
         if (settings.IsAdminKey(key))
         {
             return Success(new Claim(ClaimTypes.Role, Callers.AdminRole), new Claim(Callers.KeyClaim, "admin"));
@@ -145,6 +155,18 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         }
 
         return null;
+    }
+
+    /// <summary>The key a WebSocket upgrade offers as the subprotocol <c>bearer.&lt;key&gt;</c>, if any.</summary>
+    private string? WebSocketKey()
+    {
+        if (!Context.WebSockets.IsWebSocketRequest)
+        {
+            return null;
+        }
+
+        var offered = Context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault(p => p.StartsWith(WebSocketKeyPrefix, StringComparison.Ordinal));
+        return offered is { Length: > 7 and <= 512 } ? offered[WebSocketKeyPrefix.Length..] : null;
     }
 
     private static bool IsLoopback(IPAddress? address) => address is not null && IPAddress.IsLoopback(address);

@@ -180,7 +180,10 @@ public static class ExecEndpoints
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        // Browsers cannot set headers on a WebSocket: they offer "orchestrator" and "bearer.<key>" as
+        // subprotocols instead, and the connection must select one of the offered ones to open.
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(
+            context.WebSockets.WebSocketRequestedProtocols.Contains(ApiKeyAuthenticationHandler.WebSocketProtocol) ? ApiKeyAuthenticationHandler.WebSocketProtocol : null);
         // When the client closes (or the socket breaks), stop relaying output: ending the enumeration closes the shell.
         var input = PumpInputAsync(socket, grain, closing.Token).ContinueWith(_ => closing.Cancel(), TaskScheduler.Default);
         var closeReason = "shell exited";
