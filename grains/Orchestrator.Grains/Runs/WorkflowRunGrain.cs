@@ -546,7 +546,9 @@ internal sealed partial class WorkflowRunGrain(
         {
             st.Status = StepStatuses.Succeeded;
             st.Error = null;
-            st.OutputsJson = outputs.ToJsonString();
+            // Stored masked, as errors are: the secrets themselves are encrypted at rest, so an output that
+            // echoes one must not keep it in the clear (later steps see the mask, as every reader does).
+            st.OutputsJson = Redact(outputs.ToJsonString());
             await Emit(RunEventKinds.StepCompleted, step.Id, st.Attempt, new JsonObject { ["outputs"] = JsonNode.Parse(Redact(st.OutputsJson)) });
         }
         else
@@ -554,7 +556,7 @@ internal sealed partial class WorkflowRunGrain(
             st.Status = cancellationToken.IsCancellationRequested ? StepStatuses.Cancelled : StepStatuses.Failed;
             st.Error = Redact(error);
             st.Continued = step.ContinueOnError;
-            st.OutputsJson = outputs.ToJsonString();
+            st.OutputsJson = Redact(outputs.ToJsonString());
             await Emit(RunEventKinds.StepFailed, step.Id, st.Attempt, new JsonObject { ["error"] = st.Error, ["continue_on_error"] = step.ContinueOnError });
         }
 
@@ -577,7 +579,7 @@ internal sealed partial class WorkflowRunGrain(
                 outputs[name] = TemplateRenderer.Render(template, context);
             }
 
-            S.OutputsJson = outputs.ToJsonString();
+            S.OutputsJson = Redact(outputs.ToJsonString());
         }
         else
         {
