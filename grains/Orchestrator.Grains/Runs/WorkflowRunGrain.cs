@@ -53,6 +53,7 @@ internal sealed partial class WorkflowRunGrain(
     private CancellationTokenSource? _cancel;
     private WorkflowDefinition? _definition;
     private IReadOnlyDictionary<string, string>? _secrets;
+    private Dictionary<string, WorkflowValue> _secretInputs = [];
     private Task? _writing;
     private bool _dirty;
 
@@ -84,7 +85,7 @@ internal sealed partial class WorkflowRunGrain(
         if (Started)
         {
             return S.RequestHash == hash
-                ? View()
+                ? await ViewAsync(cancellationToken)
                 : throw new RunConflictException($"Run '{_runId}' was already started with another request.");
         }
 
@@ -103,14 +104,19 @@ internal sealed partial class WorkflowRunGrain(
         if (Started)
         {
             // Another start interleaved while the definition loaded.
-            return S.RequestHash == hash ? View() : throw new RunConflictException($"Run '{_runId}' was already started with another request.");
+            return S.RequestHash == hash ? await ViewAsync(cancellationToken) : throw new RunConflictException($"Run '{_runId}' was already started with another request.");
         }
 
         var now = time.GetUtcNow();
         S.Status = RunStatuses.Running;
         S.Workflow = request.Workflow;
         S.Version = version.Version;
-        S.InputsJson = new JsonObject(inputs.Select(p => KeyValuePair.Create(p.Key, p.Value.ToJsonNode()))).ToJsonString();
+        // Secret inputs are kept encrypted, like the secrets: the state in PostgreSQL holds them masked.
+        _secretInputs = inputs.Where(p => definition.Inputs.TryGetValue(p.Key, out var input) && input.Secret).ToDictionary(StringComparer.Ordinal);
+        S.InputsJson = new JsonObject(inputs.Select(p => KeyValuePair.Create(p.Key, _secretInputs.ContainsKey(p.Key) ? JsonValue.Create(Redactor.Mask) : p.Value.ToJsonNode()))).ToJsonString();
+        S.SecretInputsProtected = _secretInputs.Count > 0
+            ? secrets.Protect(Encoding.UTF8.GetBytes(new JsonObject(_secretInputs.Select(p => KeyValuePair.Create(p.Key, p.Value.ToJsonNode()))).ToJsonString()), Key)
+            : null;
         S.SecretsProtected = request.Secrets is { Count: > 0 } given2
             ? secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(given2), Key)
             : null;
@@ -132,17 +138,17 @@ internal sealed partial class WorkflowRunGrain(
         await index.UpsertAsync(Summary(), cancellationToken);
         LogStarted(Key, S.Workflow, S.Version);
         EnsureDriving();
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
-    public Task<RunView?> GetAsync(CancellationToken cancellationToken) => Task.FromResult(Started ? View() : null);
+    public async Task<RunView?> GetAsync(CancellationToken cancellationToken) => Started ? await ViewAsync(cancellationToken) : null;
 
     public async Task<RunView> CancelAsync(CancellationToken cancellationToken)
     {
         ThrowIfMissing();
         if (RunStatuses.IsTerminal(S.Status) || S.CancelRequested)
         {
-            return View();
+            return await ViewAsync(cancellationToken);
         }
 
         S.CancelRequested = true;
@@ -154,7 +160,7 @@ internal sealed partial class WorkflowRunGrain(
         }
 
         EnsureDriving();
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
     public async Task<RunView> SignalAsync(string name, string payloadJson, CancellationToken cancellationToken)
@@ -178,7 +184,7 @@ internal sealed partial class WorkflowRunGrain(
             await CheckpointAsync();
         }
 
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
     public async Task<RunView> RetryAsync(CancellationToken cancellationToken)
@@ -210,7 +216,7 @@ internal sealed partial class WorkflowRunGrain(
         await CheckpointAsync();
         await index.UpsertAsync(Summary(), cancellationToken);
         EnsureDriving();
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
     public async IAsyncEnumerable<RunEvent> WatchAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -758,6 +764,11 @@ internal sealed partial class WorkflowRunGrain(
     {
         var definition = await DefinitionAsync(cancellationToken);
         var inputs = ParseInputs(S.InputsJson);
+        foreach (var (name, value) in _secretInputs)
+        {
+            inputs[name] = value;
+        }
+
         var steps = new Dictionary<string, StepResult>(StringComparer.Ordinal);
         foreach (var (id, st) in S.Steps)
         {
@@ -816,6 +827,9 @@ internal sealed partial class WorkflowRunGrain(
         _secrets = S.SecretsProtected is { } protectedSecrets
             ? JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(protectedSecrets, Key))
             : new Dictionary<string, string>();
+        _secretInputs = S.SecretInputsProtected is { } protectedInputs
+            ? ParseInputs(Encoding.UTF8.GetString(secrets.Unprotect(protectedInputs, Key)))
+            : [];
         return _definition;
     }
 
@@ -887,6 +901,20 @@ internal sealed partial class WorkflowRunGrain(
     }
 
     private RunSummary Summary() => new(_tenant, _runId, S.Workflow, S.Version, S.Status, S.CreatedAt, S.UpdatedAt);
+
+    /// <summary>
+    /// The view, masked. The redactor is otherwise made when a step is first rendered, so a view answered
+    /// before that (the start's own answer, or a read after reactivation) would show secret inputs in the clear.
+    /// </summary>
+    private async Task<RunView> ViewAsync(CancellationToken cancellationToken)
+    {
+        if (_secretRedactor is null)
+        {
+            await ContextAsync(step: null, cancellationToken);
+        }
+
+        return View();
+    }
 
     private RunView View()
     {
