@@ -10,8 +10,8 @@ using Orchestrator.Testing;
 namespace Orchestrator.IntegrationTests;
 
 /// <summary>
-/// A full workflow run through the HTTP API with a tenant key (a machine created, a command run on it with secrets in
-/// its environment and command line, an HTTP check, the machine destroyed), then every place a secret could end up is
+/// A full workflow run through the HTTP API with a tenant key (a machine created, a command run on it with secrets and a
+/// secret input in its environment and command line, an HTTP check, the machine destroyed), then every place a secret could end up is
 /// searched for every secret: the log, the run's events, every API answer and every row of every table.
 /// </summary>
 public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>
@@ -24,6 +24,7 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
         var flyToken = "fly-token-" + Hex(16);
         var tokenSecret = "tok-" + Hex(8);
         var passwordSecret = "pw-" + Hex(8);
+        var pinSecret = "pin-" + Hex(8);
         var keys = new RecordingKeyFactory();
         await using var emulator = await FlyEmulator.StartAsync(new FlyEmulatorOptions
         {
@@ -47,6 +48,8 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
 
         var yaml = $$$"""
             name: leak-check
+            inputs:
+              pin: { type: string, secret: true }
             steps:
               - id: make
                 uses: instance.create
@@ -55,7 +58,7 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
                 uses: ssh.exec
                 with:
                   instance: "${{ steps.make.outputs.id }}"
-                  command: "echo t=${{ secrets.TOKEN }}; echo p=$PASSWORD"
+                  command: "echo t=${{ secrets.TOKEN }}; echo p=$PASSWORD; echo i=${{ inputs.pin }}"
                   env: { PASSWORD: "${{ secrets.PASSWORD }}" }
                 outputs: { out: stdout }
               - id: live
@@ -70,6 +73,7 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
         var started = await SendAsync(http, answers, HttpMethod.Post, "/api/runs", JsonContent.Create(new
         {
             workflow = "leak-check",
+            inputs = new { pin = pinSecret },
             secrets = new Dictionary<string, string> { ["TOKEN"] = tokenSecret, ["PASSWORD"] = passwordSecret },
         }), HttpStatusCode.Accepted);
         var runId = JsonDocument.Parse(started).RootElement.GetProperty("id").GetString()!;
@@ -86,7 +90,8 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
         Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
         var use = run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "use");
         // The command really saw both secrets (masked on the way out), so the search below is not vacuous.
-        Assert.Equal("t=***\np=***", use.GetProperty("outputs").GetProperty("out").GetString());
+        Assert.Equal("t=***\np=***\ni=***", use.GetProperty("outputs").GetProperty("out").GetString());
+        Assert.Equal("***", run.GetProperty("inputs").GetProperty("pin").GetString());
         await SendAsync(http, answers, HttpMethod.Get, $"/api/runs/{runId}/steps/use/output", null, HttpStatusCode.OK);
         await SendAsync(http, answers, HttpMethod.Get, "/api/instances", null, HttpStatusCode.OK);
         await SendAsync(http, answers, HttpMethod.Get, "/api/runs", null, HttpStatusCode.OK);
@@ -108,6 +113,7 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
             ("the secrets encryption key", SiloNode.EncryptionKey),
             ("workflow secret TOKEN", tokenSecret),
             ("workflow secret PASSWORD", passwordSecret),
+            ("secret input pin", pinSecret),
         };
         secrets.AddRange(keys.Fingerprints().Select(f => ("the instance's SSH private key", f)));
 
