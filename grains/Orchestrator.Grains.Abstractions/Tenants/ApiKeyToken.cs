@@ -61,6 +61,7 @@ public sealed record ApiKeyToken(string Tenant, string KeyId, string Secret)
         _ when string.IsNullOrWhiteSpace(name) => "must not be blank",
         { Length: > MaxNameLength } => $"must be at most {MaxNameLength} characters",
         _ when name.Any(char.IsControl) => "must not contain control characters",
+        _ when TenantId.HasBidiControl(name) => "must not contain bidirectional formatting characters",
         _ => null,
     };
 

@@ -28,8 +28,19 @@ public static partial class TenantId
         _ when string.IsNullOrWhiteSpace(displayName) => "must not be blank",
         { Length: > MaxDisplayNameLength } => $"must be at most {MaxDisplayNameLength} characters",
         _ when displayName.Any(char.IsControl) => "must not contain control characters",
+        _ when HasBidiControl(displayName) => "must not contain bidirectional formatting characters",
         _ => null,
     };
+
+    /// <summary>
+    /// Whether <paramref name="text"/> holds a character that reorders how text around it is displayed (such as
+    /// U+202E, right-to-left override): in an admin listing it could make one name look like another.
+    /// </summary>
+    public static bool HasBidiControl(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Any(static c => c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
+    }
 
     [GeneratedRegex("^[a-z](?:-?[a-z0-9])*$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

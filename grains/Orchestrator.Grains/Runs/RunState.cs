@@ -35,6 +35,12 @@ public sealed class RunState
 
     /// <summary>Where the run is: main steps, <c>finally</c> steps, or done.</summary>
     [Id(16)] public string Phase { get; set; } = RunPhases.Main;
+
+    /// <summary>
+    /// The inputs declared <c>secret</c>, as AES-GCM ciphertext of their JSON bound to the run key;
+    /// <see cref="InputsJson"/> holds them masked.
+    /// </summary>
+    [Id(17)] public byte[]? SecretInputsProtected { get; set; }
 }
 
 [GenerateSerializer, Alias("orchestrator.StepState")]

@@ -54,6 +54,7 @@ internal sealed partial class WorkflowRunGrain(
     private CancellationTokenSource? _cancel;
     private WorkflowDefinition? _definition;
     private IReadOnlyDictionary<string, string>? _secrets;
+    private Dictionary<string, WorkflowValue> _secretInputs = [];
     private Task? _writing;
     private bool _dirty;
 
@@ -85,7 +86,7 @@ internal sealed partial class WorkflowRunGrain(
         if (Started)
         {
             return S.RequestHash == hash
-                ? View()
+                ? await ViewAsync(cancellationToken)
                 : throw new RunConflictException($"Run '{_runId}' was already started with another request.");
         }
 
@@ -104,14 +105,19 @@ internal sealed partial class WorkflowRunGrain(
         if (Started)
         {
             // Another start interleaved while the definition loaded.
-            return S.RequestHash == hash ? View() : throw new RunConflictException($"Run '{_runId}' was already started with another request.");
+            return S.RequestHash == hash ? await ViewAsync(cancellationToken) : throw new RunConflictException($"Run '{_runId}' was already started with another request.");
         }
 
         var now = time.GetUtcNow();
         S.Status = RunStatuses.Running;
         S.Workflow = request.Workflow;
         S.Version = version.Version;
-        S.InputsJson = new JsonObject(inputs.Select(p => KeyValuePair.Create(p.Key, p.Value.ToJsonNode()))).ToJsonString();
+        // Secret inputs are kept encrypted, like the secrets: the state in PostgreSQL holds them masked.
+        _secretInputs = inputs.Where(p => definition.Inputs.TryGetValue(p.Key, out var input) && input.Secret).ToDictionary(StringComparer.Ordinal);
+        S.InputsJson = new JsonObject(inputs.Select(p => KeyValuePair.Create(p.Key, _secretInputs.ContainsKey(p.Key) ? JsonValue.Create(Redactor.Mask) : p.Value.ToJsonNode()))).ToJsonString();
+        S.SecretInputsProtected = _secretInputs.Count > 0
+            ? secrets.Protect(Encoding.UTF8.GetBytes(new JsonObject(_secretInputs.Select(p => KeyValuePair.Create(p.Key, p.Value.ToJsonNode()))).ToJsonString()), Key)
+            : null;
         S.SecretsProtected = request.Secrets is { Count: > 0 } given2
             ? secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(given2), Key)
             : null;
@@ -133,17 +139,17 @@ internal sealed partial class WorkflowRunGrain(
         await index.UpsertAsync(Summary(), cancellationToken);
         LogStarted(Key, S.Workflow, S.Version);
         EnsureDriving();
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
-    public Task<RunView?> GetAsync(CancellationToken cancellationToken) => Task.FromResult(Started ? View() : null);
+    public async Task<RunView?> GetAsync(CancellationToken cancellationToken) => Started ? await ViewAsync(cancellationToken) : null;
 
     public async Task<RunView> CancelAsync(CancellationToken cancellationToken)
     {
         ThrowIfMissing();
         if (RunStatuses.IsTerminal(S.Status) || S.CancelRequested)
         {
-            return View();
+            return await ViewAsync(cancellationToken);
         }
 
         S.CancelRequested = true;
@@ -155,7 +161,7 @@ internal sealed partial class WorkflowRunGrain(
         }
 
         EnsureDriving();
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
     public async Task<RunView> SignalAsync(string name, string payloadJson, CancellationToken cancellationToken)
@@ -179,7 +185,7 @@ internal sealed partial class WorkflowRunGrain(
             await CheckpointAsync();
         }
 
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
     public async Task<RunView> RetryAsync(CancellationToken cancellationToken)
@@ -211,7 +217,7 @@ internal sealed partial class WorkflowRunGrain(
         await CheckpointAsync();
         await index.UpsertAsync(Summary(), cancellationToken);
         EnsureDriving();
-        return View();
+        return await ViewAsync(cancellationToken);
     }
 
     public async IAsyncEnumerable<RunEvent> WatchAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -547,7 +553,9 @@ internal sealed partial class WorkflowRunGrain(
         {
             st.Status = StepStatuses.Succeeded;
             st.Error = null;
-            st.OutputsJson = outputs.ToJsonString();
+            // Stored masked, as errors are: the secrets themselves are encrypted at rest, so an output that
+            // echoes one must not keep it in the clear (later steps see the mask, as every reader does).
+            st.OutputsJson = Redact(outputs.ToJsonString());
             await Emit(RunEventKinds.StepCompleted, step.Id, st.Attempt, new JsonObject { ["outputs"] = JsonNode.Parse(Redact(st.OutputsJson)) });
         }
         else
@@ -555,7 +563,7 @@ internal sealed partial class WorkflowRunGrain(
             st.Status = cancellationToken.IsCancellationRequested ? StepStatuses.Cancelled : StepStatuses.Failed;
             st.Error = Redact(error);
             st.Continued = step.ContinueOnError;
-            st.OutputsJson = outputs.ToJsonString();
+            st.OutputsJson = Redact(outputs.ToJsonString());
             await Emit(RunEventKinds.StepFailed, step.Id, st.Attempt, new JsonObject { ["error"] = st.Error, ["continue_on_error"] = step.ContinueOnError });
         }
 
@@ -580,7 +588,7 @@ internal sealed partial class WorkflowRunGrain(
                 outputs[name] = TemplateRenderer.Render(template, context);
             }
 
-            S.OutputsJson = outputs.ToJsonString();
+            S.OutputsJson = Redact(outputs.ToJsonString());
         }
         else
         {
@@ -760,6 +768,11 @@ internal sealed partial class WorkflowRunGrain(
     {
         var definition = await DefinitionAsync(cancellationToken);
         var inputs = ParseInputs(S.InputsJson);
+        foreach (var (name, value) in _secretInputs)
+        {
+            inputs[name] = value;
+        }
+
         var steps = new Dictionary<string, StepResult>(StringComparer.Ordinal);
         foreach (var (id, st) in S.Steps)
         {
@@ -818,6 +831,9 @@ internal sealed partial class WorkflowRunGrain(
         _secrets = S.SecretsProtected is { } protectedSecrets
             ? JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(protectedSecrets, Key))
             : new Dictionary<string, string>();
+        _secretInputs = S.SecretInputsProtected is { } protectedInputs
+            ? ParseInputs(Encoding.UTF8.GetString(secrets.Unprotect(protectedInputs, Key)))
+            : [];
         return _definition;
     }
 
@@ -889,6 +905,20 @@ internal sealed partial class WorkflowRunGrain(
     }
 
     private RunSummary Summary() => new(_tenant, _runId, S.Workflow, S.Version, S.Status, S.CreatedAt, S.UpdatedAt);
+
+    /// <summary>
+    /// The view, masked. The redactor is otherwise made when a step is first rendered, so a view answered
+    /// before that (the start's own answer, or a read after reactivation) would show secret inputs in the clear.
+    /// </summary>
+    private async Task<RunView> ViewAsync(CancellationToken cancellationToken)
+    {
+        if (_secretRedactor is null)
+        {
+            await ContextAsync(step: null, cancellationToken);
+        }
+
+        return View();
+    }
 
     private RunView View()
     {

@@ -104,6 +104,12 @@ public static class ExecEndpoints
             return;
         }
 
+        if (JsonBodyText.FindUnreadable(body) is { } unreadable)
+        {
+            await JsonBodyText.Problem(unreadable).ExecuteAsync(context);
+            return;
+        }
+
         var (command, cap, problem) = Parse(body);
         if (problem is { } p)
         {
@@ -552,7 +558,7 @@ public static class ExecEndpoints
 
         if (ExecCommandRules.ValidateWindow(columns, rows) is { } windowProblem)
         {
-            problem = ("cols", windowProblem);
+            problem = (columns is < ExecCommandRules.MinColumns or > ExecCommandRules.MaxColumns ? "cols" : "rows", windowProblem);
             return false;
         }
 

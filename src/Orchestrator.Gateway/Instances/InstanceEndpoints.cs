@@ -85,6 +85,11 @@ public static class InstanceEndpoints
             return InstanceProblems.Invalid("body", $"is not valid JSON: {ex.Message}");
         }
 
+        if (JsonBodyText.FindUnreadable(body) is { } unreadable)
+        {
+            return JsonBodyText.Problem(unreadable);
+        }
+
         var parsed = InstanceRequestParser.Parse(body);
         if (parsed.Problem is { } problem)
         {

@@ -338,7 +338,9 @@ public static class RunEndpoints
         try
         {
             using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
-            return (document.RootElement.Clone(), null);
+            return JsonBodyText.FindUnreadable(document.RootElement) is { } unreadable
+                ? (null, JsonBodyText.Problem(unreadable))
+                : (document.RootElement.Clone(), null);
         }
         catch (JsonException ex)
         {

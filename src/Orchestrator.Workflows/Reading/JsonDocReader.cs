@@ -65,6 +65,12 @@ internal sealed class JsonDocReader
             _errors.Add(WorkflowErrorCodes.JsonSyntax, "", new SourceLocation(line, column), $"JSON syntax error: {reason}.");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // The reader accepts any \uXXXX escape; only turning a string into text finds a lone surrogate.
+            _errors.Add(WorkflowErrorCodes.JsonSyntax, "", LocationOf(reader.TokenStartIndex), "JSON syntax error: a string holds an invalid \\u escape (a lone UTF-16 surrogate).");
+            return null;
+        }
     }
 
     private DocNode ReadValue(ref Utf8JsonReader reader)

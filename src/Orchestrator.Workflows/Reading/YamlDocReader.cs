@@ -15,9 +15,14 @@ internal static partial class YamlDocReader
     // let a hostile document exhaust the stack (a stack overflow cannot be caught).
     private const int MaxDepth = 128;
 
+    // Aliases share nodes here, but everything after reading walks the tree as if each alias were a copy:
+    // nine levels of nine aliases ("billion laughs") would be 387 million nodes. Definitions are a few
+    // hundred nodes; no real one comes near this.
+    private const long MaxExpandedNodes = 100_000;
+
     public static DocNode? Read(string text, ErrorSink errors)
     {
-        var anchors = new Dictionary<string, DocNode>(StringComparer.Ordinal);
+        var anchors = new Dictionary<string, (DocNode Node, long Size)>(StringComparer.Ordinal);
         var parser = new Parser(new StringReader(text));
         try
         {
@@ -29,7 +34,7 @@ internal static partial class YamlDocReader
             }
 
             parser.Consume<DocumentStart>();
-            var root = ReadNode(parser, anchors, errors, 1);
+            var root = ReadNode(parser, anchors, errors, 1, out _);
             parser.Consume<DocumentEnd>();
             if (parser.Accept<DocumentStart>(out var second))
             {
@@ -43,9 +48,18 @@ internal static partial class YamlDocReader
             errors.Add(WorkflowErrorCodes.YamlSyntax, "", At(exception.Start), $"YAML syntax error: {StripMarks(exception.Message)}.");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this instead of a YamlException for some unfinished text, such as a
+            // flow sequence still open at the end ("name: [a").
+            var at = parser.Current is { } current ? At(current.End) : new SourceLocation(1, 1);
+            errors.Add(WorkflowErrorCodes.YamlSyntax, "", at, "YAML syntax error: the text ends inside an unfinished construct, such as an unclosed '[', '{' or quote.");
+            return null;
+        }
     }
 
-    private static DocNode ReadNode(IParser parser, Dictionary<string, DocNode> anchors, ErrorSink errors, int depth)
+    /// <summary>Reads one node; <paramref name="size"/> is its node count with every alias counted as a copy.</summary>
+    private static DocNode ReadNode(IParser parser, Dictionary<string, (DocNode Node, long Size)> anchors, ErrorSink errors, int depth, out long size)
     {
         if (depth > MaxDepth)
         {
@@ -57,13 +71,17 @@ internal static partial class YamlDocReader
         {
             if (anchors.TryGetValue(alias.Value.Value, out var target))
             {
-                return target;
+                size = target.Size;
+                return target.Node;
             }
 
             // YamlDotNet already rejects unknown aliases; this keeps the tree total if it ever stops doing so.
             errors.Add(WorkflowErrorCodes.YamlSyntax, "", At(alias.Start), $"The alias '*{alias.Value.Value}' refers to no anchor defined before it.");
+            size = 1;
             return new DocScalar("", WorkflowValue.Null, At(alias.Start));
         }
+
+        size = 1;
 
         DocNode node;
         string anchor;
@@ -77,8 +95,9 @@ internal static partial class YamlDocReader
             var entries = new List<KeyValuePair<DocScalar, DocNode>>();
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var key = ReadNode(parser, anchors, errors, depth + 1);
-                var value = ReadNode(parser, anchors, errors, depth + 1);
+                var key = ReadNode(parser, anchors, errors, depth + 1, out var keySize);
+                var value = ReadNode(parser, anchors, errors, depth + 1, out var valueSize);
+                size = Expand(size, keySize + valueSize, mappingStart.Start);
                 if (key is DocScalar keyScalar)
                 {
                     entries.Add(KeyValuePair.Create(keyScalar, value));
@@ -98,7 +117,8 @@ internal static partial class YamlDocReader
             var items = new List<DocNode>();
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                items.Add(ReadNode(parser, anchors, errors, depth + 1));
+                items.Add(ReadNode(parser, anchors, errors, depth + 1, out var itemSize));
+                size = Expand(size, itemSize, sequenceStart.Start);
             }
 
             node = new DocSequence(items, At(sequenceStart.Start));
@@ -107,11 +127,16 @@ internal static partial class YamlDocReader
 
         if (anchor.Length > 0)
         {
-            anchors[anchor] = node;
+            anchors[anchor] = (node, size);
         }
 
         return node;
     }
+
+    private static long Expand(long size, long more, Mark at) =>
+        size + more <= MaxExpandedNodes
+            ? size + more
+            : throw new YamlException(at, at, $"The document expands to more than {MaxExpandedNodes} nodes through its aliases");
 
     private static WorkflowValue Resolve(Scalar scalar)
     {
