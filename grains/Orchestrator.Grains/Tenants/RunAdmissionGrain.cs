@@ -4,16 +4,22 @@ using Orchestrator.Runs;
 namespace Orchestrator.Grains.Tenants;
 
 /// <summary>
-/// Counts a tenant's live runs from the run index and remembers what it admitted recently, so a run
-/// admitted a moment ago counts before its first index row is written. Not persisted: after a restart
-/// the index alone is the truth, and it already holds every run that got further than admission.
+/// Counts a tenant's live runs from the run index and remembers what it admitted since, so a run
+/// admitted a moment ago counts before its first index row is written. The index is read at most
+/// every few seconds: runs only leave the live set between reads, so an older read plus the runs
+/// admitted since can only overcount, and an overcount at the limit is checked again against a
+/// fresh read before a start is refused. Not persisted: after a restart the index is the truth.
 /// </summary>
 internal sealed class RunAdmissionGrain(IRunIndex index, TimeProvider time) : Grain, IRunAdmissionGrain
 {
     private static readonly TimeSpan RecentWindow = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ReadEvery = TimeSpan.FromSeconds(5);
     private static readonly string[] LiveStatuses = [RunStatuses.Pending, RunStatuses.Running, RunStatuses.Waiting];
 
     private readonly Dictionary<string, DateTimeOffset> _recent = new(StringComparer.Ordinal);
+    private HashSet<string> _live = new(StringComparer.Ordinal);
+    private DateTimeOffset _readAt = DateTimeOffset.MinValue;
+    private int _limit;
 
     private string Tenant => this.GetPrimaryKeyString();
 
@@ -25,31 +31,45 @@ internal sealed class RunAdmissionGrain(IRunIndex index, TimeProvider time) : Gr
             _recent.Remove(stale);
         }
 
-        if (_recent.ContainsKey(runId))
+        var fresh = false;
+        if (now - _readAt > ReadEvery)
+        {
+            await ReadAsync(now, cancellationToken);
+            fresh = true;
+        }
+
+        if (_recent.ContainsKey(runId) || _live.Contains(runId))
         {
             return;
         }
 
-        var limit = (await GrainFactory.GetGrain<ITenantGrain>(Tenant).GetQuotasAsync()).MaxConcurrentRuns ?? int.MaxValue;
-        var live = await LiveRunsAsync(limit + _recent.Count + 1, cancellationToken);
-        if (live.Contains(runId))
+        if (Count() >= _limit && !fresh)
         {
-            return;
+            await ReadAsync(now, cancellationToken);
         }
 
-        live.UnionWith(_recent.Keys);
-        if (live.Count >= limit)
+        var count = Count();
+        if (count >= _limit)
         {
             throw new QuotaExceededException(
                 QuotaExceededException.MaxConcurrentRuns,
-                limit,
-                $"Tenant '{Tenant}' already has {live.Count} live runs (its max_concurrent_runs is {limit}); wait for one to finish or cancel one.");
+                _limit,
+                $"Tenant '{Tenant}' already has {count} live runs (its max_concurrent_runs is {_limit}); wait for one to finish or cancel one.");
         }
 
         _recent[runId] = now;
     }
 
-    /// <summary>Up to <paramref name="enough"/> ids of live runs: past the limit the exact count does not matter.</summary>
+    private int Count() => _live.Count + _recent.Keys.Count(id => !_live.Contains(id));
+
+    private async Task ReadAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        _limit = (await GrainFactory.GetGrain<ITenantGrain>(Tenant).GetQuotasAsync()).MaxConcurrentRuns ?? int.MaxValue;
+        _live = await LiveRunsAsync(_limit + _recent.Count + 1, cancellationToken);
+        _readAt = now;
+    }
+
+    /// <summary>Up to about <paramref name="enough"/> ids of live runs: past the limit the exact count does not matter.</summary>
     private async Task<HashSet<string>> LiveRunsAsync(int enough, CancellationToken cancellationToken)
     {
         var live = new HashSet<string>(StringComparer.Ordinal);
