@@ -37,6 +37,9 @@ internal sealed partial class WorkflowRunGrain(
     private const string WakeReminder = "wake";
     private const int LiveBuffer = 1024;
 
+    // Where the parsed run inputs are kept among the parsed step outputs: no step id is empty.
+    private const string RunInputsKey = "";
+
     // Bounds how often one attempt is re-run because a silo under it died, so a step that kills its silo cannot loop forever.
     private const int MaxInterruptions = 5;
 
@@ -55,6 +58,10 @@ internal sealed partial class WorkflowRunGrain(
     private IReadOnlyDictionary<string, string>? _secrets;
     private Task? _writing;
     private bool _dirty;
+
+    // Parsed inputs (under RunInputsKey) and step outputs, with the JSON they came from.
+    private readonly Dictionary<string, (string Json, Dictionary<string, WorkflowValue> Values)> _parsed = new(StringComparer.Ordinal);
+    private HashSet<string>? _secretInputs;
 
     private RunState S => state.State;
 
@@ -127,6 +134,13 @@ internal sealed partial class WorkflowRunGrain(
         }
 
         await Emit(RunEventKinds.RunStarted, null, 0, new JsonObject { ["workflow"] = S.Workflow, ["version"] = S.Version });
+        if (definition.Steps is [{ If: null } firstStep, ..] && firstStep.Uses != StepTypes.Parallel)
+        {
+            // A first step without a condition always runs: its start rides on the run's first checkpoint, so
+            // starting a run costs no write of its own. The driver finds it running and carries out that attempt.
+            await BeginAttemptAsync(firstStep, S.Steps[firstStep.Id]);
+        }
+
         _reminders[ResumeReminder] = await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
         await CheckpointAsync();
         await index.UpsertAsync(Summary(), cancellationToken);
@@ -528,14 +542,20 @@ internal sealed partial class WorkflowRunGrain(
 
     private async Task StartAttemptAsync(StepDefinition step, StepState st)
     {
+        await BeginAttemptAsync(step, st);
+        // The one write of this transition; it also carries the previous step's completion.
+        await CheckpointAsync();
+    }
+
+    /// <summary>Marks a new attempt running, in memory only: the caller's next checkpoint makes it durable.</summary>
+    private async Task BeginAttemptAsync(StepDefinition step, StepState st)
+    {
         st.Attempt++;
         st.Status = StepStatuses.Running;
         st.StartedAt = time.GetUtcNow();
         st.EndedAt = null;
         st.WakeAt = null;
         await Emit(RunEventKinds.StepStarted, step.Id, st.Attempt, new JsonObject { ["uses"] = step.Uses, ["idempotency_key"] = IdempotencyKey(step, st) });
-        // The one write of this transition; it also carries the previous step's completion.
-        await CheckpointAsync();
     }
 
     private async Task EndAttemptAsync(StepDefinition step, StepState st, string? error, JsonObject outputs, CancellationToken cancellationToken)
@@ -755,11 +775,11 @@ internal sealed partial class WorkflowRunGrain(
     private async Task<ExpressionContext> ContextAsync(StepDefinition? step, CancellationToken cancellationToken)
     {
         var definition = await DefinitionAsync(cancellationToken);
-        var inputs = ParseInputs(S.InputsJson);
+        var inputs = Parsed(RunInputsKey, S.InputsJson);
         var steps = new Dictionary<string, StepResult>(StringComparer.Ordinal);
         foreach (var (id, st) in S.Steps)
         {
-            var outputs = ParseInputs(st.OutputsJson);
+            var outputs = Parsed(id, st.OutputsJson);
             steps[id] = new StepResult(
                 st.Status switch
                 {
@@ -779,7 +799,7 @@ internal sealed partial class WorkflowRunGrain(
             RunId = _runId,
             WorkflowName = S.Workflow,
             Inputs = inputs,
-            SecretInputs = definition.Inputs.Where(i => i.Value.Secret).Select(i => i.Key).ToHashSet(StringComparer.Ordinal),
+            SecretInputs = _secretInputs ??= definition.Inputs.Where(i => i.Value.Secret).Select(i => i.Key).ToHashSet(StringComparer.Ordinal),
             Secrets = Secrets,
             Steps = steps,
             IsCancelled = S.CancelRequested,
@@ -815,6 +835,22 @@ internal sealed partial class WorkflowRunGrain(
             ? JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(protectedSecrets, Key))
             : new Dictionary<string, string>();
         return _definition;
+    }
+
+    /// <summary>
+    /// The run's inputs or a step's outputs as values. Every step's context reads them all, so each JSON document is
+    /// parsed once per activation and again only when it changes (values are immutable and so are shared).
+    /// </summary>
+    private Dictionary<string, WorkflowValue> Parsed(string key, string json)
+    {
+        if (_parsed.TryGetValue(key, out var known) && string.Equals(known.Json, json, StringComparison.Ordinal))
+        {
+            return known.Values;
+        }
+
+        var values = ParseInputs(json);
+        _parsed[key] = (json, values);
+        return values;
     }
 
     private static Dictionary<string, WorkflowValue> ParseInputs(string json)
