@@ -11,8 +11,10 @@ namespace Orchestrator.Grains.Runs;
 /// </summary>
 /// <remarks>
 /// A binary payload starts with <see cref="BinaryFormat"/>; JSON always starts with <c>{</c>, so checkpoints written
-/// as JSON before this serializer existed still load, and are rewritten in binary by their next write. Code older
-/// than this serializer cannot read a binary checkpoint: rolling back means draining the running runs first.
+/// as JSON before this serializer existed still load. Code older than this serializer cannot read a binary
+/// checkpoint: rolling back means draining the running runs first. Run checkpoints are now written by
+/// <see cref="RunStateGrainStorage"/>; this serializer still reads those left in the Orchestrator store (either
+/// format) when <see cref="RunStateGrainStorage"/> carries a run over.
 /// </remarks>
 public sealed class RunStateStorageSerializer(Serializer binary, IGrainStorageSerializer json) : IGrainStorageSerializer
 {

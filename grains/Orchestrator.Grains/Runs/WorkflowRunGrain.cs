@@ -23,7 +23,7 @@ namespace Orchestrator.Grains.Runs;
 /// </summary>
 [Reentrant]
 internal sealed partial class WorkflowRunGrain(
-    [PersistentState("run", StorageNames.Orchestrator)] IPersistentState<RunState> state,
+    [PersistentState("run", RunStateGrainStorage.Name)] IPersistentState<RunState> state,
     IRunEventStore events,
     IRunIndex index,
     StepExecutor executor,

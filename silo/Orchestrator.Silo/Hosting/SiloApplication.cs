@@ -164,6 +164,7 @@ public static partial class SiloApplication
         {
             silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, primarySiloEndpoint: null, cluster.ServiceId, cluster.ClusterId);
             silo.AddMemoryGrainStorage(StorageNames.Orchestrator);
+            silo.AddMemoryGrainStorage(Grains.Runs.RunStateGrainStorage.Name);
             silo.UseInMemoryReminderService();
         }
         else
@@ -194,6 +195,11 @@ public static partial class SiloApplication
                 o.GrainStorageSerializer = new Grains.Runs.RunStateStorageSerializer(
                     services.GetRequiredService<Orleans.Serialization.Serializer>(), services.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>());
             }));
+            // Run checkpoints: batched across runs (one commit for all that arrive together), read from the store above until moved.
+            silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage>(Grains.Runs.RunStateGrainStorage.Name, (services, _) => new Grains.Runs.RunStateGrainStorage(
+                services.GetRequiredService<Orchestrator.Runs.PostgresRunStateStore>(),
+                services.GetRequiredService<Orleans.Serialization.Serializer>(),
+                services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Orchestrator)));
             silo.UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (ClusterSettings.AdoNetInvariant, connectionString));
         }
 
