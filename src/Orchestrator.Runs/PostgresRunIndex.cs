@@ -1,4 +1,5 @@
 using System.Text;
+using System.Threading.Channels;
 using Npgsql;
 using Orchestrator.Grains.Runs;
 
@@ -9,15 +10,26 @@ namespace Orchestrator.Runs;
 /// listing stays an index range scan however many runs there are: each page is one keyset query on
 /// (tenant[, status | workflow], created_at desc, run_id desc), never an offset.
 /// </summary>
-/// <remarks>Does not own the data source: whoever created it disposes it.</remarks>
-public sealed class PostgresRunIndex(NpgsqlDataSource dataSource) : IRunIndex
+/// <remarks>
+/// Every run upserts its summary when it starts and when it ends, so upserts that arrive together are written as
+/// one statement (up to <see cref="MaxBatchesInFlight"/> at once); each caller is answered when its statement has
+/// committed. Does not own the data source: whoever created it disposes it, after this index.
+/// </remarks>
+public sealed class PostgresRunIndex : IRunIndex, IAsyncDisposable
 {
+    /// <summary>Most summaries one upsert statement carries.</summary>
+    public const int MaxBatchSize = 500;
+
+    /// <summary>Upsert statements in flight at once.</summary>
+    public const int MaxBatchesInFlight = 2;
+
     private const string Columns = "tenant, run_id, workflow, version, status, created_at, updated_at";
 
-    // A stale update (older updated_at) changes nothing; created_at is the first one stored.
+    // A stale update (older updated_at) changes nothing; created_at is the first one stored. A batch holds one
+    // summary per run (the newest), as one statement cannot update a row twice.
     private const string UpsertSql = """
         insert into orchestrator_runs as r (tenant, run_id, workflow, version, status, created_at, updated_at)
-        values ($1, $2, $3, $4, $5, $6, $7)
+        select * from unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::timestamptz[], $7::timestamptz[])
         on conflict (tenant, run_id) do update
         set workflow = excluded.workflow,
             version = excluded.version,
@@ -28,23 +40,102 @@ public sealed class PostgresRunIndex(NpgsqlDataSource dataSource) : IRunIndex
 
     private const string GetSql = $"select {Columns} from orchestrator_runs where tenant = $1 and run_id = $2";
 
-    private readonly NpgsqlDataSource _dataSource = dataSource ?? throw new ArgumentNullException(nameof(dataSource));
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Channel<PendingUpsert> _queue = Channel.CreateUnbounded<PendingUpsert>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _slots = new(MaxBatchesInFlight, MaxBatchesInFlight);
+    private readonly Task _loop;
+    private long _statements;
+
+    public PostgresRunIndex(NpgsqlDataSource dataSource)
+    {
+        _dataSource = dataSource ?? throw new ArgumentNullException(nameof(dataSource));
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Upsert statements written so far.</summary>
+    public long UpsertStatements => Interlocked.Read(ref _statements);
 
     /// <inheritdoc />
     public async Task UpsertAsync(RunSummary summary, CancellationToken cancellationToken = default)
     {
-        summary = RunSummaryRules.Normalize(summary);
-        var command = _dataSource.CreateCommand(UpsertSql);
-        await using (command.ConfigureAwait(false))
+        var upsert = new PendingUpsert(RunSummaryRules.Normalize(summary));
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(upsert), this);
+        await upsert.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes what is queued, then stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+        for (var i = 0; i < MaxBatchesInFlight; i++)
         {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = summary.Tenant });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = summary.RunId });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = summary.Workflow });
-            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = summary.Version });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = summary.Status });
-            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = summary.CreatedAt.UtcDateTime });
-            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = summary.UpdatedAt.UtcDateTime });
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await _slots.WaitAsync().ConfigureAwait(false);
+        }
+
+        _slots.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        while (true)
+        {
+            await _slots.WaitAsync().ConfigureAwait(false);
+            if (!await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                _slots.Release();
+                return;
+            }
+
+            var batch = new List<PendingUpsert>();
+            while (batch.Count < MaxBatchSize && reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            _ = UpsertBatchAsync(batch);
+        }
+    }
+
+    private async Task UpsertBatchAsync(List<PendingUpsert> batch)
+    {
+        try
+        {
+            // The newest summary of each run stands for all of its batch: the older ones would change nothing.
+            var rows = batch
+                .GroupBy(u => (u.Summary.Tenant, u.Summary.RunId))
+                .Select(g => g.Select(u => u.Summary).MaxBy(s => s.UpdatedAt)!)
+                .ToList();
+            var command = _dataSource.CreateCommand(UpsertSql);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Tenant)] });
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.RunId)] });
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Workflow)] });
+                command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. rows.Select(r => r.Version)] });
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Status)] });
+                command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(r => r.CreatedAt.UtcDateTime)] });
+                command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(r => r.UpdatedAt.UtcDateTime)] });
+                await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+
+            Interlocked.Increment(ref _statements);
+            foreach (var upsert in batch)
+            {
+                upsert.Done.TrySetResult();
+            }
+        }
+        catch (Exception exception)
+        {
+            foreach (var upsert in batch)
+            {
+                upsert.Done.TrySetException(exception);
+            }
+        }
+        finally
+        {
+            _slots.Release();
         }
     }
 
@@ -141,5 +232,10 @@ public sealed class PostgresRunIndex(NpgsqlDataSource dataSource) : IRunIndex
 
             return items;
         }
+    }
+
+    private sealed record PendingUpsert(RunSummary Summary)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -14,7 +14,8 @@ public static class RunStoreServiceCollectionExtensions
     public const string DataSourceKey = "orchestrator-runs";
 
     /// <summary>
-    /// Registers <see cref="IRunEventStore"/> and <see cref="IRunIndex"/> as singletons: on PostgreSQL when
+    /// Registers <see cref="IRunEventStore"/> and <see cref="IRunIndex"/> as singletons (and, on PostgreSQL,
+    /// <see cref="PostgresRunStateStore"/> for the run checkpoints): on PostgreSQL when
     /// <paramref name="connectionString"/> is given (the schema comes from the migrations the silo applies at
     /// start), in memory otherwise. The event store's writer starts with the store and a hosted service flushes
     /// it when the host stops; disposing the container writes whatever is still queued.
@@ -40,10 +41,14 @@ public static class RunStoreServiceCollectionExtensions
         }
         else
         {
-            // Created before the stores, so the container disposes it after them (the last flush needs it).
-            services.AddKeyedSingleton(DataSourceKey, (sp, _) => new NpgsqlDataSourceBuilder(connectionString)
+            // Created before the stores, so the container disposes it after them (the last flush needs it). The
+            // stores keep no session state on a connection (no DISCARD ALL when one goes back to the pool), and run
+            // the same few statements over and over (prepared: PostgreSQL parses and plans each once per connection).
+            var builder = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true, MaxAutoPrepare = 10, AutoPrepareMinUsages = 2 };
+            services.AddKeyedSingleton(DataSourceKey, (sp, _) => new NpgsqlDataSourceBuilder(builder.ConnectionString)
                 .UseLoggerFactory(sp.GetService<ILoggerFactory>())
                 .Build());
+            services.AddSingleton(sp => new PostgresRunStateStore(sp.GetRequiredKeyedService<NpgsqlDataSource>(DataSourceKey)));
             services.AddSingleton<IRunEventStore>(sp => new PostgresRunEventStore(
                 sp.GetRequiredKeyedService<NpgsqlDataSource>(DataSourceKey),
                 sp.GetRequiredService<IOptions<RunEventStoreOptions>>().Value,

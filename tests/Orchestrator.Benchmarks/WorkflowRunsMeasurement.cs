@@ -69,7 +69,7 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
                 Notes = [
                     $"sleep duration: {duration}",
                     .. measured.Notes,
-                    $"grain-state writes (orleansstorage row versions of the {rows} measured runs): {writes} = {(double)writes / runs:0.00} per run of {steps} steps",
+                    $"grain-state writes (row versions of the {rows} checkpoint rows of the measured runs): {writes} = {(double)writes / runs:0.00} per run of {steps} steps",
                     eventsBefore is { } b && eventsAfter is { } a
                         ? $"run events: {a.EventsWritten - b.EventsWritten} in {a.BatchesWritten - b.BatchesWritten} batch inserts ({(double)(a.EventsWritten - b.EventsWritten) / Math.Max(1, a.BatchesWritten - b.BatchesWritten):0.0} events per insert), {(double)(a.EventsWritten - b.EventsWritten) / (runs * steps):0.00} events per step"
                         : "run events: statistics not available",
@@ -197,14 +197,22 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
     }
 
     /// <summary>
-    /// Writes to the measured runs' grain-state rows: a row is inserted at version 1 and every later write adds 1,
-    /// so the sum of the versions of rows created by this measurement is exactly the number of writes they took.
+    /// Writes to the measured runs' checkpoint rows (orchestrator_run_states; orleansstorage too, which should hold
+    /// none of them): a row is inserted at version 1 and every later write adds 1, so the sum of the versions of
+    /// rows created by this measurement is exactly the number of writes they took.
     /// </summary>
     private async Task<(long Rows, long Writes)> RunStateWritesAsync(string prefix)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("select count(*), coalesce(sum(version), 0) from orleansstorage where grainidextensionstring like @pattern", connection);
+        await using var command = new NpgsqlCommand("""
+            select count(*), coalesce(sum(version), 0) from
+            (
+                select version from orchestrator_run_states where run_key like @pattern
+                union all
+                select version from orleansstorage where grainidextensionstring like @pattern
+            ) as rows
+            """, connection);
         command.Parameters.AddWithValue("pattern", $"{Tenant}/{prefix}%");
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();

@@ -115,11 +115,15 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
             var steps = run.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
             var log = steps["report"].GetProperty("outputs").GetProperty("log").GetString()!.Split('\n');
 
-            // Completed steps ran once; the one step in flight at the crash may have run twice, with the same key.
+            // A step that completed before a disruption never ran again; a step in flight at one may have run
+            // again, always with the same key. There are two disruptions: the kill, and the second silo joining
+            // (while Orleans hands directory partitions over, a run can briefly get a second activation, which
+            // repeats its step in flight until its first checkpoint is refused). "after" starts once the
+            // survivor is alone: it ran exactly once.
             var counts = new[] { "before", "work", "after" }.Select(step => log.Count(l => l == $"{id}.{step}.1")).ToList();
-            Assert.All(counts, c => Assert.InRange(c, 1, 2));
-            Assert.True(counts.Count(c => c == 2) <= 1, $"run {id} repeated more than the one step in flight: {string.Join(", ", log)}");
-            interrupted += counts.Count(c => c == 2);
+            Assert.True(counts[0] >= 1 && counts[1] >= 1 && counts[2] == 1, $"run {id}: before/work/after ran {string.Join("/", counts)} times: {string.Join(", ", log)}");
+            Assert.True(counts.Sum() - 3 <= 2, $"run {id} repeated more than the steps in flight at the two disruptions: {string.Join(", ", log)}");
+            interrupted += counts[1] > 1 ? 1 : 0;
             Assert.All(log, l => Assert.EndsWith(".1", l, StringComparison.Ordinal));
 
             // One machine per instance, ever, and none left running.

@@ -22,6 +22,7 @@ public sealed class InMemoryClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(StorageNames.Orchestrator);
+            silo.AddMemoryGrainStorage(Orchestrator.Grains.Runs.RunStateGrainStorage.Name);
             silo.UseInMemoryReminderService();
         });
         Cluster = builder.Build();

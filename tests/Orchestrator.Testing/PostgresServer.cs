@@ -35,6 +35,22 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>The server shared by every test class of this process; started on first use, stopped at exit.</summary>
     public static Task<PostgresServer> SharedAsync() => ProcessServer.Value;
 
+    /// <summary>
+    /// A server of the caller's own (disposed by it) that commits durably, as production does: fsync,
+    /// synchronous_commit and full_page_writes on. Benchmarks use it; tests share the faster, non-durable one.
+    /// </summary>
+    public static async Task<PostgresServer> StartDurableAsync()
+    {
+        var existing = Environment.GetEnvironmentVariable(ExistingServerVariable);
+        if (!string.IsNullOrWhiteSpace(existing))
+        {
+            return new PostgresServer(existing, dataDirectory: null, binDirectory: null);
+        }
+
+        ReapStaleServers();
+        return await StartLocalAsync(durable: true);
+    }
+
     /// <summary>Creates an empty database and returns a connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync(string? prefix = null)
     {
@@ -83,13 +99,13 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         ReapStaleServers();
-        var server = await StartLocalAsync();
+        var server = await StartLocalAsync(durable: false);
         // Test runners end the process after the last test; the server must not outlive it.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return server;
     }
 
-    private static async Task<PostgresServer> StartLocalAsync()
+    private static async Task<PostgresServer> StartLocalAsync(bool durable)
     {
         var bin = FindBinDirectory();
         var root = Directory.CreateTempSubdirectory(DirectoryPrefix).FullName;
@@ -110,7 +126,8 @@ public sealed class PostgresServer : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var port = LoopbackPort.Free();
-            var options = $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+            var commits = durable ? "-c fsync=on -c synchronous_commit=on -c full_page_writes=on" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+            var options = $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 {commits} -c max_connections=300";
             var start = await ToolProcess.RunAsync(
                 Path.Combine(bin, "pg_ctl"),
                 ["-D", data, "-o", options, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start"],

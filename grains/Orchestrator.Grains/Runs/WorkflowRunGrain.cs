@@ -23,7 +23,7 @@ namespace Orchestrator.Grains.Runs;
 /// </summary>
 [Reentrant]
 internal sealed partial class WorkflowRunGrain(
-    [PersistentState("run", StorageNames.Orchestrator)] IPersistentState<RunState> state,
+    [PersistentState("run", RunStateGrainStorage.Name)] IPersistentState<RunState> state,
     IRunEventStore events,
     IRunIndex index,
     StepExecutor executor,
@@ -37,6 +37,9 @@ internal sealed partial class WorkflowRunGrain(
     private const string ResumeReminder = "resume";
     private const string WakeReminder = "wake";
     private const int LiveBuffer = 1024;
+
+    // Where the parsed run inputs are kept among the parsed step outputs: no step id is empty.
+    private const string RunInputsKey = "";
 
     // Bounds how often one attempt is re-run because a silo under it died, so a step that kills its silo cannot loop forever.
     private const int MaxInterruptions = 5;
@@ -57,6 +60,10 @@ internal sealed partial class WorkflowRunGrain(
     private Dictionary<string, WorkflowValue> _secretInputs = [];
     private Task? _writing;
     private bool _dirty;
+
+    // Parsed inputs (under RunInputsKey) and step outputs, with the JSON they came from.
+    private readonly Dictionary<string, (string Json, Dictionary<string, WorkflowValue> Values)> _parsed = new(StringComparer.Ordinal);
+    private HashSet<string>? _secretInputNames;
 
     private RunState S => state.State;
 
@@ -134,6 +141,13 @@ internal sealed partial class WorkflowRunGrain(
         }
 
         await Emit(RunEventKinds.RunStarted, null, 0, new JsonObject { ["workflow"] = S.Workflow, ["version"] = S.Version });
+        if (definition.Steps is [{ If: null } firstStep, ..] && firstStep.Uses != StepTypes.Parallel)
+        {
+            // A first step without a condition always runs: its start rides on the run's first checkpoint, so
+            // starting a run costs no write of its own. The driver finds it running and carries out that attempt.
+            await BeginAttemptAsync(firstStep, S.Steps[firstStep.Id]);
+        }
+
         _reminders[ResumeReminder] = await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
         await CheckpointAsync();
         await index.UpsertAsync(Summary(), cancellationToken);
@@ -535,14 +549,20 @@ internal sealed partial class WorkflowRunGrain(
 
     private async Task StartAttemptAsync(StepDefinition step, StepState st)
     {
+        await BeginAttemptAsync(step, st);
+        // The one write of this transition; it also carries the previous step's completion.
+        await CheckpointAsync();
+    }
+
+    /// <summary>Marks a new attempt running, in memory only: the caller's next checkpoint makes it durable.</summary>
+    private async Task BeginAttemptAsync(StepDefinition step, StepState st)
+    {
         st.Attempt++;
         st.Status = StepStatuses.Running;
         st.StartedAt = time.GetUtcNow();
         st.EndedAt = null;
         st.WakeAt = null;
         await Emit(RunEventKinds.StepStarted, step.Id, st.Attempt, new JsonObject { ["uses"] = step.Uses, ["idempotency_key"] = IdempotencyKey(step, st) });
-        // The one write of this transition; it also carries the previous step's completion.
-        await CheckpointAsync();
     }
 
     private async Task EndAttemptAsync(StepDefinition step, StepState st, string? error, JsonObject outputs, CancellationToken cancellationToken)
@@ -767,16 +787,21 @@ internal sealed partial class WorkflowRunGrain(
     private async Task<ExpressionContext> ContextAsync(StepDefinition? step, CancellationToken cancellationToken)
     {
         var definition = await DefinitionAsync(cancellationToken);
-        var inputs = ParseInputs(S.InputsJson);
-        foreach (var (name, value) in _secretInputs)
+        var inputs = Parsed(RunInputsKey, S.InputsJson);
+        if (_secretInputs.Count > 0)
         {
-            inputs[name] = value;
+            // The parsed inputs are cached and hold the masks that are stored; the context gets the values.
+            inputs = new Dictionary<string, WorkflowValue>(inputs, StringComparer.Ordinal);
+            foreach (var (name, value) in _secretInputs)
+            {
+                inputs[name] = value;
+            }
         }
 
         var steps = new Dictionary<string, StepResult>(StringComparer.Ordinal);
         foreach (var (id, st) in S.Steps)
         {
-            var outputs = ParseInputs(st.OutputsJson);
+            var outputs = Parsed(id, st.OutputsJson);
             steps[id] = new StepResult(
                 st.Status switch
                 {
@@ -796,7 +821,7 @@ internal sealed partial class WorkflowRunGrain(
             RunId = _runId,
             WorkflowName = S.Workflow,
             Inputs = inputs,
-            SecretInputs = definition.Inputs.Where(i => i.Value.Secret).Select(i => i.Key).ToHashSet(StringComparer.Ordinal),
+            SecretInputs = _secretInputNames ??= definition.Inputs.Where(i => i.Value.Secret).Select(i => i.Key).ToHashSet(StringComparer.Ordinal),
             Secrets = Secrets,
             Steps = steps,
             IsCancelled = S.CancelRequested,
@@ -835,6 +860,22 @@ internal sealed partial class WorkflowRunGrain(
             ? ParseInputs(Encoding.UTF8.GetString(secrets.Unprotect(protectedInputs, Key)))
             : [];
         return _definition;
+    }
+
+    /// <summary>
+    /// The run's inputs or a step's outputs as values. Every step's context reads them all, so each JSON document is
+    /// parsed once per activation and again only when it changes (values are immutable and so are shared).
+    /// </summary>
+    private Dictionary<string, WorkflowValue> Parsed(string key, string json)
+    {
+        if (_parsed.TryGetValue(key, out var known) && string.Equals(known.Json, json, StringComparison.Ordinal))
+        {
+            return known.Values;
+        }
+
+        var values = ParseInputs(json);
+        _parsed[key] = (json, values);
+        return values;
     }
 
     private static Dictionary<string, WorkflowValue> ParseInputs(string json)
