@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -42,7 +41,7 @@ public static class GatewayExtensions
             .AddPolicy(Callers.AnyKeyPolicy, p => p.RequireAuthenticatedUser())
             .AddPolicy(Callers.DashboardPolicy, p => p.RequireAssertion(context =>
                 context.User.IsInRole(Callers.AdminRole)
-                || (auth.DevKeyEnabled && context.Resource is HttpContext http && http.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address))));
+                || (auth.DevKeyEnabled && context.Resource is HttpContext http && http.IsFromLoopback())));
         return services;
     }
 

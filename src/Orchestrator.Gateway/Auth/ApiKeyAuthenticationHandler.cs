@@ -1,10 +1,9 @@
-using System.Net;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Orchestrator.Gateway.Status;
 using Orchestrator.Grains.Tenants;
 
 namespace Orchestrator.Gateway.Auth;
@@ -19,8 +18,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     AuthSettings settings,
-    IClusterClient cluster,
-    IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+    IClusterClient cluster) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string Unauthorized = Instances.InstanceProblems.TypeBase + "unauthorized";
@@ -62,7 +60,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
         if (settings.DevKeyEnabled && key == AuthSettings.DevKey)
         {
-            return IsLoopback(Context.Connection.RemoteIpAddress)
+            return Context.IsFromLoopback()
                 ? Success(new Claim(Callers.TenantClaim, AuthSettings.DevTenant), new Claim(Callers.KeyClaim, AuthSettings.DevKey))
                 : Fail("the dev key works only from this machine (loopback)");
         }
@@ -100,7 +98,8 @@ internal sealed partial class ApiKeyAuthenticationHandler(
             Response.Headers.Append("WWW-Authenticate", "Basic realm=\"Orchestrator dashboard\", charset=\"UTF-8\"");
         }
 
-        await WriteProblemAsync(
+        await MiddlewareProblems.WriteAsync(
+            Context,
             StatusCodes.Status401Unauthorized,
             Unauthorized,
             "Authentication required",
@@ -108,23 +107,14 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(
+        MiddlewareProblems.WriteAsync(
+            Context,
             StatusCodes.Status403Forbidden,
             Forbidden,
             "This key may not call this endpoint",
             Context.User.IsInRole(Callers.AdminRole)
                 ? "The admin key manages tenants and keys; call this endpoint with a tenant's API key."
                 : "This endpoint needs the admin key.");
-
-    private async Task WriteProblemAsync(int status, string type, string title, string detail)
-    {
-        Response.StatusCode = status;
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
-        });
-    }
 
     private static string? ReadKey(string header)
     {
@@ -168,8 +158,6 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         var offered = Context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault(p => p.StartsWith(WebSocketKeyPrefix, StringComparison.Ordinal));
         return offered is { Length: > 7 and <= 512 } ? offered[WebSocketKeyPrefix.Length..] : null;
     }
-
-    private static bool IsLoopback(IPAddress? address) => address is not null && IPAddress.IsLoopback(address);
 
     private static AuthenticateResult Success(params Claim[] claims) =>
         AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Claims;
 
 namespace Orchestrator.Gateway.Auth;
@@ -27,6 +28,10 @@ public static class Callers
     /// </summary>
     public static string Tenant(this ClaimsPrincipal user) =>
         user.FindFirstValue(TenantClaim) ?? throw new InvalidOperationException("The endpoint is not behind the tenant policy.");
+
+    /// <summary>Whether the request came from this machine (what the dev profile's conveniences require).</summary>
+    public static bool IsFromLoopback(this HttpContext context) =>
+        context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address);
 
     /// <summary>The id of the key that authenticated the request (rate limits are per key).</summary>
     public static string? KeyId(this ClaimsPrincipal user) => user.FindFirstValue(KeyClaim);

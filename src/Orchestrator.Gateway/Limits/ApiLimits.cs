@@ -3,9 +3,9 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.AspNetCore.Mvc;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
+using Orchestrator.Gateway.Status;
 using Orchestrator.Telemetry;
 
 namespace Orchestrator.Gateway.Limits;
@@ -31,7 +31,7 @@ public static partial class ApiLimits
             {
                 Timeout = settings.RequestTimeout,
                 TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
-                WriteTimeoutResponse = context => WriteProblemAsync(
+                WriteTimeoutResponse = context => MiddlewareProblems.WriteAsync(
                     context,
                     StatusCodes.Status504GatewayTimeout,
                     RequestTimedOut,
@@ -76,25 +76,13 @@ public static partial class ApiLimits
         var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiLimits).FullName!);
         LogRejected(logger, context.HttpContext.User.KeyId() ?? "(no key)", context.HttpContext.Request.Path);
         context.HttpContext.RequestServices.GetService<OrchestratorMetrics>()?.RateLimitRejected(context.HttpContext.User.KeyId() is null ? "per-address" : "per-key");
-        await WriteProblemAsync(
+        await MiddlewareProblems.WriteAsync(
             context.HttpContext,
             StatusCodes.Status429TooManyRequests,
             RateLimited,
             "Too many requests",
             $"This key's request rate is over its limit; retry after {seconds.ToString(CultureInfo.InvariantCulture)} s.",
             new Dictionary<string, object?> { ["retry_after_seconds"] = seconds });
-    }
-
-    internal static async Task WriteProblemAsync(HttpContext context, int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null)
-    {
-        context.Response.StatusCode = status;
-        var problem = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail };
-        foreach (var (name, value) in extensions ?? new Dictionary<string, object?>())
-        {
-            problem.Extensions[name] = value;
-        }
-
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limit reached for key {KeyId} on {Path}")]

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Metadata;
+
 namespace Orchestrator.Gateway.Limits;
 
 /// <summary>
@@ -22,4 +24,10 @@ public static class BodyLimits
 
     /// <summary>Endpoints that take no body still get a small allowance for clients that send <c>{}</c>.</summary>
     public const long Other = 16 * 1024;
+}
+
+/// <summary>The largest body an endpoint reads; Kestrel answers 413 past it.</summary>
+internal sealed class BodySizeLimit(long bytes) : IRequestSizeLimitMetadata
+{
+    public long? MaxRequestBodySize { get; } = bytes;
 }

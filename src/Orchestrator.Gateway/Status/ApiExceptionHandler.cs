@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.Metadata;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Workflows;
 
@@ -32,10 +31,4 @@ internal sealed class ApiExceptionHandler : IExceptionHandler
         await result.ExecuteAsync(httpContext);
         return true;
     }
-}
-
-/// <summary>The largest body an endpoint reads; Kestrel answers 413 past it.</summary>
-internal sealed class BodySizeLimit(long bytes) : IRequestSizeLimitMetadata
-{
-    public long? MaxRequestBodySize { get; } = bytes;
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.Gateway.Status;
 
 namespace Orchestrator.Gateway.Telemetry;
 
@@ -43,22 +44,13 @@ internal sealed partial class RequestIdMiddleware(RequestDelegate next, TimeProv
         await next(context);
     }
 
-    private static async Task WriteInvalidAsync(HttpContext context)
-    {
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status400BadRequest,
-                Type = RequestIds.InvalidProblemType,
-                Title = "The request id is invalid",
-                Detail = $"{RequestIds.HeaderName} must be one value of 1 to {RequestIds.MaxLength} characters from A-Z a-z 0-9 - _ . : + / =, or absent.",
-            },
-        });
-    }
+    private static Task WriteInvalidAsync(HttpContext context) =>
+        MiddlewareProblems.WriteAsync(
+            context,
+            StatusCodes.Status400BadRequest,
+            RequestIds.InvalidProblemType,
+            "The request id is invalid",
+            $"{RequestIds.HeaderName} must be one value of 1 to {RequestIds.MaxLength} characters from A-Z a-z 0-9 - _ . : + / =, or absent.");
 
     // The value itself is not logged: it is what the rules keep out of logs.
     [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a request whose X-Request-Id breaks the rules ({Count} value(s), {Length} characters)")]
