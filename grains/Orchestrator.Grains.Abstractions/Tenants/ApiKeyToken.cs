@@ -24,9 +24,12 @@ public sealed record ApiKeyToken(string Tenant, string KeyId, string Secret)
     public const int MaxLength = 4 + 1 + TenantId.MaxLength + 1 + KeyIdLength + 1 + SecretLength;
 
     /// <summary>What listings show: everything but the secret.</summary>
-    public string Prefix => $"{Scheme}_{Tenant}_{KeyId}";
+    public string Prefix => PrefixOf(Tenant, KeyId);
 
     public override string ToString() => $"{Prefix}_{Secret}";
+
+    /// <summary>The listed prefix of key <paramref name="keyId"/> of <paramref name="tenant"/>.</summary>
+    public static string PrefixOf(string tenant, string keyId) => $"{Scheme}_{tenant}_{keyId}";
 
     /// <summary>A new key for <paramref name="tenant"/> with a random id and secret.</summary>
     public static ApiKeyToken New(string tenant) =>

@@ -76,9 +76,13 @@ public sealed record ApiKeyInfo(
     [property: Id(4)] DateTimeOffset? ExpiresAt,
     [property: Id(5)] DateTimeOffset? RevokedAt)
 {
-    /// <summary><c>active</c>, <c>expired</c> or <c>revoked</c> at <paramref name="now"/>.</summary>
+    public const string Active = "active";
+    public const string Expired = "expired";
+    public const string Revoked = "revoked";
+
+    /// <summary><see cref="Active"/>, <see cref="Expired"/> or <see cref="Revoked"/> at <paramref name="now"/>.</summary>
     public string StatusAt(DateTimeOffset now) =>
-        RevokedAt is not null ? "revoked" : ExpiresAt is { } expiry && expiry <= now ? "expired" : "active";
+        RevokedAt is not null ? Revoked : ExpiresAt is { } expiry && expiry <= now ? Expired : Active;
 }
 
 /// <summary>A key just issued: the only time <see cref="Key"/> (the full secret) exists outside its holder.</summary>

@@ -127,7 +127,7 @@ internal sealed partial class TenantGrain(
         }
 
         ThrowIfMissing();
-        if (state.State.Keys.Count(k => k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now)) >= ApiKeyToken.MaxActiveKeys)
+        if (state.State.Keys.Count(k => ToInfo(k).StatusAt(now) == ApiKeyInfo.Active) >= ApiKeyToken.MaxActiveKeys)
         {
             throw new TenantConflictException($"Tenant '{Id}' already holds {ApiKeyToken.MaxActiveKeys} active keys; revoke one first.");
         }
@@ -223,7 +223,7 @@ internal sealed partial class TenantGrain(
     }
 
     private ApiKeyInfo ToInfo(ApiKeyRecord record) =>
-        new(record.Id, record.Name, new ApiKeyToken(Id, record.Id, "").Prefix, record.CreatedAt, record.ExpiresAt, record.RevokedAt);
+        new(record.Id, record.Name, ApiKeyToken.PrefixOf(Id, record.Id), record.CreatedAt, record.ExpiresAt, record.RevokedAt);
 
     private static void ThrowIfInvalidDisplayName(string displayName)
     {

@@ -248,15 +248,21 @@ public static class TenantEndpoints
             return (default, InstanceProblems.Invalid("body", "must be a JSON object"));
         }
 
+        return UnknownField(element, fields, prefix: "") is { } unknown ? (default, unknown) : (element, null);
+    }
+
+    /// <summary>The problem naming the first member of <paramref name="element"/> that is not one of <paramref name="fields"/>.</summary>
+    private static IResult? UnknownField(JsonElement element, string[] fields, string prefix)
+    {
         foreach (var property in element.EnumerateObject())
         {
             if (!fields.Contains(property.Name, StringComparer.Ordinal))
             {
-                return (default, InstanceProblems.Invalid(property.Name, $"is not a known field (expected {string.Join(", ", fields)})"));
+                return InstanceProblems.Invalid(prefix + property.Name, $"is not a known field (expected {string.Join(", ", fields)})");
             }
         }
 
-        return (element, null);
+        return null;
     }
 
     private static IResult? ReadString(JsonElement body, string field, out string value)
@@ -300,12 +306,9 @@ public static class TenantEndpoints
             return number;
         }
 
-        foreach (var property in element.EnumerateObject())
+        if (UnknownField(element, ["max_instances", "max_concurrent_runs"], prefix) is { } unknown)
         {
-            if (property.Name is not ("max_instances" or "max_concurrent_runs"))
-            {
-                return (null, InstanceProblems.Invalid(prefix + property.Name, "is not a known field (expected max_instances, max_concurrent_runs)"));
-            }
+            return (null, unknown);
         }
 
         var instances = Read("max_instances", out var instancesProblem);
