@@ -172,6 +172,10 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
         "--Fly:RateLimitScale=50",
         "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
         "--Orchestrator:Workflows:ResumePeriod=00:00:02",
+        // After the kill the survivor reconnects to 50 machines at once on a 2-core machine that also runs the
+        // other test assemblies: give SSH the time a loaded host needs (the defaults suit one machine at a time).
+        "--Orchestrator:Ssh:ConnectTimeout=00:00:30",
+        "--Orchestrator:Ssh:ConnectRetryWindow=00:00:30",
         "--Orleans:Membership:ProbeTimeout=00:00:01",
         "--Orleans:Membership:NumMissedProbesLimit=2",
         "--Orleans:Membership:NumVotesForDeathDeclaration=1",
