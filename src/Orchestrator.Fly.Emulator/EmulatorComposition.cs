@@ -25,13 +25,7 @@ internal static class EmulatorComposition
         {
             var options = sp.GetRequiredService<IOptions<FlyEmulatorOptions>>().Value;
             var sandboxes = new MachineSandboxes(
-                new MachineSandboxOptions
-                {
-                    DataDirectory = sp.GetRequiredService<EmulatorPaths>().Sandboxes,
-                    SshPort = options.SshPort,
-                    UseBubblewrap = options.UseBubblewrap,
-                    StartTimeout = options.SandboxStartTimeout,
-                },
+                FlyEmulatorSandboxOptions.For(options, sp.GetRequiredService<EmulatorPaths>().Sandboxes),
                 sp.GetRequiredService<ILogger<MachineSandboxes>>(),
                 sp.GetRequiredService<TimeProvider>());
             return new SandboxMachineRuntime(sandboxes);

@@ -41,6 +41,9 @@ public sealed class FlyEmulatorOptions
     /// <summary>Passed to the machine sandboxes: true requires bubblewrap, false never uses it, null uses it when it works.</summary>
     public bool? UseBubblewrap { get; set; }
 
+    /// <summary>The OpenSSH server machines run; null looks in /usr/sbin, then on PATH.</summary>
+    public string? SshdPath { get; set; }
+
     /// <summary>Port each machine's sshd listens on, at the machine's own loopback address (Fly machines use 2222).</summary>
     public int SshPort { get; set; } = 2222;
 
@@ -49,6 +52,28 @@ public sealed class FlyEmulatorOptions
 
     /// <summary>Where machines and volumes go when a create names no region (Fly picks the one nearest the caller).</summary>
     public string DefaultRegion { get; set; } = "ord";
+}
+
+/// <summary>Turns the emulator's settings into the sandboxes' own.</summary>
+public static class FlyEmulatorSandboxOptions
+{
+    /// <summary>The sandbox settings <paramref name="options"/> stand for, machines living under <paramref name="dataDirectory"/>.</summary>
+    public static Sandbox.MachineSandboxOptions For(FlyEmulatorOptions options, string dataDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new Sandbox.MachineSandboxOptions
+        {
+            DataDirectory = dataDirectory,
+            SshPort = options.SshPort,
+            UseBubblewrap = options.UseBubblewrap,
+            StartTimeout = options.SandboxStartTimeout,
+            SshdPath = options.SshdPath,
+        };
+    }
+
+    /// <summary>What the host lacks to run machines with <paramref name="options"/> (see <see cref="Sandbox.HostPrerequisites"/>).</summary>
+    public static IReadOnlyList<Sandbox.MissingPrerequisite> MissingPrerequisites(FlyEmulatorOptions options) =>
+        Sandbox.HostPrerequisites.Find(For(options, "/"));
 }
 
 /// <summary>Checks every setting at start and reports all problems at once, each naming its setting.</summary>
@@ -88,6 +113,11 @@ public sealed class FlyEmulatorOptionsValidator : IValidateOptions<FlyEmulatorOp
         if (options.RequiredToken is { } token && string.IsNullOrWhiteSpace(token))
         {
             failures.Add($"{Section}:RequiredToken must not be blank when set");
+        }
+
+        if (options.SshdPath is { } sshd && (string.IsNullOrWhiteSpace(sshd) || !Path.IsPathFullyQualified(sshd)))
+        {
+            failures.Add($"{Section}:SshdPath must be an absolute path (got '{sshd}')");
         }
 
         if (options.SshPort is < 1 or > 65535)

@@ -5,6 +5,9 @@ namespace Orchestrator.Sandbox;
 /// <summary>Settings of <see cref="MachineSandboxes"/>.</summary>
 public sealed class MachineSandboxOptions
 {
+    /// <summary>The setting that names <see cref="SshdPath"/> where the emulator runs inside a host.</summary>
+    public const string SshdPathSetting = "FlyEmulator:SshdPath";
+
     /// <summary>
     /// Where machine roots live (<c>{DataDirectory}/machines/{MachineId}/root</c>). Without
     /// bubblewrap, sshd's StrictModes requires every directory from here up to <c>/</c> to be
@@ -22,6 +25,9 @@ public sealed class MachineSandboxOptions
     /// directly on the host. Null: use bubblewrap when it is installed and works here.
     /// </summary>
     public bool? UseBubblewrap { get; set; }
+
+    /// <summary>The OpenSSH server to run machines with; null looks in /usr/sbin, then on PATH.</summary>
+    public string? SshdPath { get; set; }
 
     /// <summary>How long sshd gets to accept TCP connections before <see cref="MachineSandboxes.StartAsync"/> fails.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(10);

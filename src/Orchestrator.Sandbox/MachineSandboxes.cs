@@ -16,8 +16,9 @@ namespace Orchestrator.Sandbox;
 /// </summary>
 public sealed partial class MachineSandboxes : IAsyncDisposable
 {
-    private const string SshdMissingMessage = "OpenSSH server (sshd) not found: install it with `apt-get install openssh-server`.";
-    private const string KeygenMissingMessage = "ssh-keygen not found: install it with `apt-get install openssh-client`.";
+    internal const string DefaultSshdPath = "/usr/sbin/sshd";
+    internal const string DefaultKeygenPath = "/usr/bin/ssh-keygen";
+    internal const string DefaultBubblewrapPath = "/usr/bin/bwrap";
     private const string InstallBubblewrap = "install it with `apt-get install bubblewrap`";
 
     // Carried by every session without bubblewrap, so that stop finds commands that detached
@@ -315,8 +316,13 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
     [SupportedOSPlatform("linux")]
     private async Task<HostSetup> DiscoverHostAsync(CancellationToken cancellationToken)
     {
-        var sshd = HostTool.Find("sshd", "/usr/sbin/sshd") ?? throw new InvalidOperationException(SshdMissingMessage);
-        var keygen = HostTool.Find("ssh-keygen", "/usr/bin/ssh-keygen") ?? throw new InvalidOperationException(KeygenMissingMessage);
+        if (HostPrerequisites.Find(_options).Where(item => item.Required).ToList() is { Count: > 0 } missing)
+        {
+            throw new InvalidOperationException(HostPrerequisites.Describe(missing));
+        }
+
+        var sshd = _options.SshdPath is { } configured ? Path.GetFullPath(configured) : HostTool.Find("sshd", DefaultSshdPath)!;
+        var keygen = HostTool.Find("ssh-keygen", DefaultKeygenPath)!;
         var isRoot = Environment.IsPrivilegedProcess;
         if (!isRoot)
         {
@@ -363,7 +369,7 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
             return null;
         }
 
-        var bubblewrap = HostTool.Find("bwrap", "/usr/bin/bwrap");
+        var bubblewrap = HostTool.Find("bwrap", DefaultBubblewrapPath);
         string? failure;
         if (bubblewrap is null)
         {
