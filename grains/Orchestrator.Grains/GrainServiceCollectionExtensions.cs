@@ -28,6 +28,7 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<Tenants.TenantQuotaOptions>().Bind(configuration.GetSection(Tenants.TenantQuotaOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Tenants.TenantQuotaOptions>, Tenants.TenantQuotaOptionsValidator>();
         services.TryAddSingleton<IInstanceKeyFactory, SshKeygenInstanceKeyFactory>();
+        services.TryAddSingleton<IMachineAvailability, AlwaysAvailable>();
         services.AddSingleton(new InstanceSecretProtector(encryptionKey));
 
         // One pool per silo: every session grain here shares its connection to an instance.

@@ -100,7 +100,8 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
         var pending = await GetAsync("ambiguous");
         Assert.Equal("creating", pending.GetProperty("state").GetString());
         Assert.Equal(JsonValueKind.Null, pending.GetProperty("machine_id").ValueKind);
-        Assert.Equal("service unavailable", pending.GetProperty("last_error").GetString());
+        Assert.Equal("service unavailable", pending.GetProperty("last_error").GetProperty("message").GetString());
+        Assert.Equal("fly-error", pending.GetProperty("last_error").GetProperty("code").GetString());
         var orphan = Assert.Single(await LiveMachinesAsync("ambiguous"));
         var volumeId = pending.GetProperty("volume_id").GetString();
         Assert.NotNull(volumeId);

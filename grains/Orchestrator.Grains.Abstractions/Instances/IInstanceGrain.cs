@@ -19,6 +19,7 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// <exception cref="InstanceConflictException">The instance exists with another spec.</exception>
     /// <exception cref="InstanceDestroyedException">The instance was destroyed.</exception>
     /// <exception cref="InstanceProviderException">Fly refused or failed the call.</exception>
+    /// <exception cref="MachinesUnavailableException">This cluster cannot run machines now; nothing was created.</exception>
     [Alias("Create")]
     Task<InstanceSnapshot> CreateAsync(InstanceSpec spec, string requestId, CancellationToken cancellationToken = default);
 
@@ -47,6 +48,14 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// <summary>Destroys the machine, its IPs and, unless <paramref name="keepVolume"/>, its volume. Repeating it is harmless.</summary>
     [Alias("Destroy")]
     Task<InstanceSnapshot> DestroyAsync(bool keepVolume = false, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The instance's lifecycle events with a sequence greater than <paramref name="after"/>, oldest first, at most
+    /// <paramref name="limit"/>. Served from the grain; never calls Fly.
+    /// </summary>
+    /// <exception cref="InstanceNotFoundException">The instance was never created.</exception>
+    [Alias("GetEvents"), AlwaysInterleave]
+    Task<InstanceEventPage> GetEventsAsync(long after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Pins the machine's SSH host key on first use; later calls say whether <paramref name="hostKey"/> matches
@@ -83,6 +92,9 @@ public static class InstanceStates
     public const string Created = "created";
     public const string Restarting = "restarting";
     public const string Destroying = "destroying";
+
+    /// <summary>Fly gave up starting the machine (or the emulator's runtime did); <c>Error</c> says why.</summary>
+    public const string Failed = "failed";
 }
 
 /// <summary>What a caller asks for.</summary>
@@ -117,7 +129,7 @@ public sealed record InstanceVolumeSpec(
     [property: Id(0)] int SizeGb,
     [property: Id(1)] string Path);
 
-/// <summary>What the instance grain reports: served from its cache, never a live Fly read unless asked.</summary>
+/// <summary>What the instance grain reports (<see cref="LastError"/> is <see cref="Error"/>'s message, kept for older callers): served from its cache, never a live Fly read unless asked.</summary>
 [GenerateSerializer, Immutable, Alias("orchestrator.InstanceSnapshot")]
 public sealed record InstanceSnapshot(
     [property: Id(0)] string Id,
@@ -137,4 +149,6 @@ public sealed record InstanceSnapshot(
     [property: Id(14)] string? Image = null,
     [property: Id(15)] string? VolumePath = null,
     [property: Id(16)] string? LastError = null,
-    [property: Id(17)] long Revision = 0);
+    [property: Id(17)] long Revision = 0,
+    [property: Id(18)] InstanceError? Error = null,
+    [property: Id(19)] string? HostKeyFingerprint = null);

@@ -140,3 +140,25 @@ public static class InstanceProviderErrorKinds
     /// <summary>The machine is not in a state that allows the call.</summary>
     public const string Conflict = "conflict";
 }
+
+/// <summary>
+/// This cluster cannot run machines right now (e.g. the embedded emulator's host lacks OpenSSH server); nothing
+/// was created. The message names what is missing and how to fix it.
+/// </summary>
+[GenerateSerializer, Alias("orchestrator.MachinesUnavailableException")]
+public sealed class MachinesUnavailableException : Exception
+{
+    public MachinesUnavailableException()
+    {
+    }
+
+    public MachinesUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public MachinesUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

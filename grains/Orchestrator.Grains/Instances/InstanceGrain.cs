@@ -19,10 +19,16 @@ internal sealed partial class InstanceGrain(
     IOptions<InstanceOptions> instanceOptions,
     IInstanceKeyFactory keys,
     InstanceSecretProtector secrets,
+    IMachineAvailability availability,
     TimeProvider time,
     ILogger<InstanceGrain> logger) : Grain, IInstanceGrain
 {
     private const string AuthorizedKeysPath = "/root/.ssh/authorized_keys";
+
+    /// <summary>Where the machine image's sshd reads its host key (orchestrator-init's HOST_KEY_DIR).</summary>
+    private const string HostKeyPath = "/etc/ssh/ssh_host_ed25519_key";
+
+    private const int PrivateFileMode = 0b110_000_000; // 0600
     private const string TenantMetadataKey = "orchestrator_tenant";
     private const string InstanceMetadataKey = "orchestrator_instance";
 
@@ -106,6 +112,12 @@ internal sealed partial class InstanceGrain(
         }
         else
         {
+            if (availability.Problem is { } unavailable)
+            {
+                // Refused before anything exists: a machine made now could only ever fail.
+                throw new MachinesUnavailableException(unavailable);
+            }
+
             // The quota is checked once, before anything exists: a create resumed after a crash is already counted.
             var quotas = await GrainFactory.GetGrain<ITenantGrain>(_tenant).GetQuotasAsync();
             await GrainFactory.GetGrain<IInstanceIndexGrain>(_tenant).ReserveAsync(_instanceId, quotas.MaxInstances ?? int.MaxValue);
@@ -151,6 +163,7 @@ internal sealed partial class InstanceGrain(
         if (S.ObservedState is not (FlyMachineStates.Started or FlyMachineStates.Starting))
         {
             await CallFlyAsync(ct => fly.StartMachineAsync(App, S.MachineId!, ct), cancellationToken);
+            RecordRequested(InstanceEventKinds.Starting, "Starting the machine.");
         }
 
         return await AfterTransitionAsync(cancellationToken);
@@ -164,6 +177,7 @@ internal sealed partial class InstanceGrain(
         if (S.ObservedState is not (FlyMachineStates.Stopped or FlyMachineStates.Stopping))
         {
             await CallFlyAsync(ct => fly.StopMachineAsync(App, S.MachineId!, cancellationToken: ct), cancellationToken);
+            RecordRequested(InstanceEventKinds.Stopping, "Stopping the machine.");
         }
 
         return await AfterTransitionAsync(cancellationToken);
@@ -177,11 +191,13 @@ internal sealed partial class InstanceGrain(
         if (S.ObservedState == FlyMachineStates.Started)
         {
             await CallFlyAsync(ct => fly.RestartMachineAsync(App, S.MachineId!, cancellationToken: ct), cancellationToken);
+            RecordRequested(InstanceEventKinds.Restarted, "Restarting the machine.");
         }
         else
         {
             // Fly restarts only started machines; restarting a stopped one means starting it.
             await CallFlyAsync(ct => fly.StartMachineAsync(App, S.MachineId!, ct), cancellationToken);
+            RecordRequested(InstanceEventKinds.Restarted, $"Restarting the machine: it was {S.ObservedState}, so it is started.");
         }
 
         return await AfterTransitionAsync(cancellationToken);
@@ -205,7 +221,7 @@ internal sealed partial class InstanceGrain(
         }
         catch (FlyApiException ex)
         {
-            S.LastError = ex.FlyMessage ?? ex.Message;
+            SetError(FlyError(ex));
             await WriteAsync(cancellationToken);
             throw ToProviderException(ex);
         }
@@ -214,12 +230,15 @@ internal sealed partial class InstanceGrain(
         S.ObservedState = InstanceStates.Destroyed;
         S.PrivateIp = null;
         S.Ips.Clear();
-        S.LastError = null;
+        SetError(null);
         if (!keepVolume)
         {
             S.VolumeId = null;
         }
 
+        RecordRequested(InstanceEventKinds.Destroyed, keepVolume && S.VolumeId is not null
+            ? $"The machine was destroyed; volume {S.VolumeId} was kept."
+            : "The machine was destroyed.");
         await WriteAsync(cancellationToken);
         LogDestroyed(Key, keepVolume);
         return ToSnapshot();
@@ -244,6 +263,8 @@ internal sealed partial class InstanceGrain(
     private async Task InitializeAsync(InstanceSpec spec, string requestId, CancellationToken cancellationToken)
     {
         var pair = await keys.CreateAsync($"orchestrator:{Key}", cancellationToken);
+        // The machine's host key is made here and injected, so that even the first connection is verified.
+        var host = await keys.CreateAsync($"root@{_instanceId}", cancellationToken);
         var now = time.GetUtcNow();
         var fresh = new InstanceState
         {
@@ -266,12 +287,19 @@ internal sealed partial class InstanceGrain(
             CreatedAt = now,
             SshPublicKey = pair.PublicKey,
             SshPrivateKeyProtected = secrets.Protect(pair.PrivateKey, Key),
+            HostKey = host.PublicKey,
+            HostPrivateKeyProtected = secrets.Protect(host.PrivateKey, HostKeyContext),
             Revision = S.Revision,
+            LastEventSequence = S.LastEventSequence,
         };
         CryptographicOperations.ZeroMemory(pair.PrivateKey);
+        CryptographicOperations.ZeroMemory(host.PrivateKey);
         state.State = fresh;
         await WriteAsync(cancellationToken);
     }
+
+    /// <summary>Binds the host key's ciphertext to this instance and to its purpose: it never decrypts as the client key.</summary>
+    private string HostKeyContext => Key + "#host-key";
 
     /// <summary>Hash of tenant, instance and request id: the same request can only ever name the same machine.</summary>
     private string IdempotencyKeyFor(string requestId) =>
@@ -291,7 +319,8 @@ internal sealed partial class InstanceGrain(
             {
                 var machine = await fly.CreateMachineAsync(App, BuildCreateRequest(), S.IdempotencyKey, cancellationToken);
                 S.MachineId = machine.Id;
-                Observe(machine);
+                RecordRequested(InstanceEventKinds.Created, $"Machine {machine.Id} created in {S.Region}.");
+                await ObserveAsync(machine, cancellationToken);
                 await WriteAsync(cancellationToken);
             }
 
@@ -302,7 +331,7 @@ internal sealed partial class InstanceGrain(
             }
 
             S.Phase = InstancePhases.Ready;
-            S.LastError = null;
+            SetError(null);
             await WriteAsync(cancellationToken);
             LogCreated(Key, S.MachineId, S.Region);
             ArmSettleTimer();
@@ -310,7 +339,7 @@ internal sealed partial class InstanceGrain(
         catch (FlyApiException ex) when (ex.OutcomeUnknown)
         {
             // Fly may have done it: keep the intent so that a retry adopts what exists instead of making more.
-            S.LastError = ex.FlyMessage ?? ex.Message;
+            SetError(FlyError(ex));
             await WriteAsync(cancellationToken);
             throw ToProviderException(ex);
         }
@@ -356,12 +385,32 @@ internal sealed partial class InstanceGrain(
                 Image = S.Image ?? Options.DefaultImage,
                 Guest = new FlyGuest { CpuKind = cpuKind, Cpus = cpus, MemoryMb = memoryMb },
                 Env = S.Env.Count == 0 ? null : S.Env,
-                Files = [new FlyMachineFile { GuestPath = AuthorizedKeysPath, RawValue = Convert.ToBase64String(Encoding.UTF8.GetBytes(S.SshPublicKey + "\n")) }],
+                Files = BuildFiles(),
                 Mounts = S.VolumeId is { } volume ? [new FlyMachineMount { Volume = volume, Path = S.VolumePath }] : null,
                 Metadata = new Dictionary<string, string> { [TenantMetadataKey] = _tenant, [InstanceMetadataKey] = _instanceId },
                 Restart = new FlyMachineRestart { Policy = "on-failure" },
             },
         };
+    }
+
+    /// <summary>The instance's public key for root, and (instances made since host keys are injected) the machine's host key.</summary>
+    private List<FlyMachineFile> BuildFiles()
+    {
+        var files = new List<FlyMachineFile> { new() { GuestPath = AuthorizedKeysPath, RawValue = Convert.ToBase64String(Encoding.UTF8.GetBytes(S.SshPublicKey + "\n")) } };
+        if (S.HostPrivateKeyProtected is { } protectedHostKey)
+        {
+            var hostKey = secrets.Unprotect(protectedHostKey, HostKeyContext);
+            try
+            {
+                files.Add(new FlyMachineFile { GuestPath = HostKeyPath, RawValue = Convert.ToBase64String(hostKey), Mode = PrivateFileMode });
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(hostKey);
+            }
+        }
+
+        return files;
     }
 
     /// <summary>A create Fly definitely refused: remove whatever this instance made, and forget it.</summary>
@@ -376,7 +425,7 @@ internal sealed partial class InstanceGrain(
         {
             // Leave the intent in place: a retried create or a destroy finds the leftovers by their ids.
             LogCleanupFailed(Key, ex.Message);
-            S.LastError = ex.Message;
+            SetError(ex is FlyApiException flyError ? FlyError(flyError) : new InstanceError(InstanceErrorCodes.FlyError, ex.Message, time.GetUtcNow()));
             await WriteAsync(CancellationToken.None);
             return;
         }
@@ -499,10 +548,15 @@ internal sealed partial class InstanceGrain(
         var before = (S.ObservedState, S.PrivateIp, S.MachineVersion);
         try
         {
-            Observe(await fly.GetMachineAsync(App, machineId, cancellationToken));
+            await ObserveAsync(await fly.GetMachineAsync(App, machineId, cancellationToken), cancellationToken);
         }
         catch (FlyApiException ex) when (ex.Category == FlyErrorCategory.NotFound)
         {
+            if (S.ObservedState != InstanceStates.Destroyed && S.Phase == InstancePhases.Ready)
+            {
+                Record(InstanceEventKinds.Destroyed, "The machine was destroyed outside Orchestrator.", actor: null);
+            }
+
             S.ObservedState = InstanceStates.Destroyed;
             _observedAt = time.GetUtcNow();
         }
@@ -511,18 +565,23 @@ internal sealed partial class InstanceGrain(
             throw ToProviderException(ex);
         }
 
-        if (persist && before != (S.ObservedState, S.PrivateIp, S.MachineVersion))
+        if (persist && (_eventsDirty || before != (S.ObservedState, S.PrivateIp, S.MachineVersion)))
         {
             await WriteAsync(cancellationToken);
         }
     }
 
-    private void Observe(FlyMachine machine)
+    private async Task ObserveAsync(FlyMachine machine, CancellationToken cancellationToken)
     {
+        var previous = S.ObservedState;
         S.ObservedState = machine.State ?? S.ObservedState;
         S.PrivateIp = machine.PrivateIp ?? S.PrivateIp;
         S.MachineVersion = machine.InstanceId ?? S.MachineVersion;
         _observedAt = time.GetUtcNow();
+        if (S.ObservedState != previous)
+        {
+            await OnObservedChangeAsync(previous, machine, cancellationToken);
+        }
     }
 
     /// <summary>Follows the machine in the background until it reaches the desired state (or the timeout).</summary>
@@ -568,6 +627,7 @@ internal sealed partial class InstanceGrain(
         S.UpdatedAt = time.GetUtcNow();
         S.Revision++;
         await state.WriteStateAsync(cancellationToken);
+        _eventsDirty = false;
         // One-way: the index is a listing aid; the grain is the truth and must not wait on it.
         GrainFactory.GetGrain<IInstanceIndexGrain>(_tenant).UpdateAsync(ToSnapshot()).Ignore();
     }
@@ -638,7 +698,9 @@ internal sealed partial class InstanceGrain(
         S.Image,
         S.VolumePath,
         S.LastError,
-        S.Revision);
+        S.Revision,
+        S.Error,
+        S.HostKey is { } hostKey ? Ssh.SshKeys.Fingerprint(hostKey) : null);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Instance {Instance} created: machine {MachineId} in {Region}")]
     private partial void LogCreated(string instance, string? machineId, string region);
@@ -654,6 +716,9 @@ internal sealed partial class InstanceGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Instance {Instance} destroyed (volume kept: {KeepVolume})")]
     private partial void LogDestroyed(string instance, bool keepVolume);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Instance}: the machine is {State}: {Reason}")]
+    private partial void LogMachineFailed(string instance, string state, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Instance}: background refresh failed: {Reason}")]
     private partial void LogRefreshFailed(string instance, string reason);

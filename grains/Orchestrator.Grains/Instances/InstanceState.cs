@@ -35,6 +35,17 @@ public sealed class InstanceState
     [Id(25)] public string? HostKey { get; set; }
     [Id(26)] public string? LastError { get; set; }
     [Id(27)] public long Revision { get; set; }
+
+    /// <summary>Why the instance is not where it was asked to be; <see cref="LastError"/> is its message.</summary>
+    [Id(28)] public InstanceError? Error { get; set; }
+
+    /// <summary>The machine's SSH host key (OpenSSH PEM) as AES-GCM ciphertext; its public half is <see cref="HostKey"/>, pinned at creation.</summary>
+    [Id(29)] public byte[]? HostPrivateKeyProtected { get; set; }
+
+    /// <summary>The newest lifecycle events, oldest first (at most <see cref="InstanceGrain.EventsKept"/>).</summary>
+    [Id(30)] public List<InstanceEvent> Events { get; set; } = [];
+
+    [Id(31)] public long LastEventSequence { get; set; }
 }
 
 /// <summary>Where the instance's own bookkeeping is, apart from the machine's state.</summary>

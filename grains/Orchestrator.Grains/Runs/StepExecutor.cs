@@ -295,9 +295,15 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
                 throw new InvalidOperationException($"instance {snapshot.Id} was destroyed");
             }
 
+            if (target == InstanceStates.Started && snapshot.ObservedState == InstanceStates.Failed)
+            {
+                // Fly gave up on the machine: waiting longer cannot help, and the reason is known.
+                throw new InvalidOperationException($"instance {snapshot.Id} failed to start: {snapshot.Error?.Message ?? "no reason was recorded"}");
+            }
+
             if (time.GetUtcNow() > deadline)
             {
-                throw new TimeoutException($"instance {snapshot.Id} did not become {target} in time (it is {snapshot.ObservedState}{(snapshot.LastError is { } e ? ": " + e : "")})");
+                throw new TimeoutException($"instance {snapshot.Id} did not become {target} in time (it is {snapshot.ObservedState}{(snapshot.Error is { } e ? ": " + e.Message : "")})");
             }
 
             await Task.Delay(Options.InstancePollInterval, time, cancellationToken);
@@ -326,10 +332,18 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
             System.Net.IPAddress.TryParse(ip, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip;
     }
 
-    private static IInstanceGrain Instance(StepAttempt attempt, string id) =>
-        InstanceSpecRules.ValidateName(id) is { } problem
-            ? throw new InvalidOperationException($"instance '{id}' {problem}")
-            : attempt.Run.Grains.GetGrain<IInstanceGrain>(InstanceKey.Format(attempt.Run.Tenant, id));
+    private static IInstanceGrain Instance(StepAttempt attempt, string id)
+    {
+        if (InstanceSpecRules.ValidateName(id) is { } problem)
+        {
+            throw new InvalidOperationException($"instance '{id}' {problem}");
+        }
+
+        // The instance records who asked for each change: this run and step (the step's own async flow only).
+        RequestContext.Set(InstanceActor.RunIdKey, attempt.Run.RunId);
+        RequestContext.Set(InstanceActor.StepIdKey, attempt.Step.Id);
+        return attempt.Run.Grains.GetGrain<IInstanceGrain>(InstanceKey.Format(attempt.Run.Tenant, id));
+    }
 
     private static string Decode(Decoder decoder, byte[] data)
     {

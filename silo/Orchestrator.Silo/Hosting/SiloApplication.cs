@@ -56,6 +56,9 @@ public static partial class SiloApplication
         if (machines.Backend == MachineBackend.EmbeddedEmulator)
         {
             // Before UseOrleans: hosted services start in registration order and stop in reverse.
+            builder.Services.AddSingleton(EmbeddedFlyEmulator.ReadOptions(builder.Configuration, machines));
+            builder.Services.AddSingleton<MachinePrerequisites>();
+            builder.Services.AddSingleton<Grains.Instances.IMachineAvailability>(sp => sp.GetRequiredService<MachinePrerequisites>());
             builder.Services.AddSingleton<EmbeddedFlyEmulator>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedFlyEmulator>());
         }

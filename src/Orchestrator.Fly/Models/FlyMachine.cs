@@ -92,6 +92,9 @@ public sealed record FlyMachineEventRequest
     public FlyExitEvent? ExitEvent { get; init; }
 
     public int? RestartCount { get; init; }
+
+    /// <summary>Why a start failed, where Fly (or the emulator) says so.</summary>
+    public string? Error { get; init; }
 }
 
 public sealed record FlyExitEvent

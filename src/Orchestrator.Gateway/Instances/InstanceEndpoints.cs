@@ -31,10 +31,11 @@ public static class InstanceEndpoints
         api.MapPost("/", CreateAsync).WithName("CreateInstance")
             .WithSummary("Create an instance")
             .WithDescription(
-                "Creates a Fly machine (with its volume and SSH key) in the caller's tenant. The answer is 202 with the instance "
-                + "as it is so far and a Location to poll; with ?wait=started the request is held until the machine has started "
-                + "(at most 25 s), answering 201 when it has and 202 when the wait ran out. Creating again with the same name "
-                + "and the same Idempotency-Key returns the same instance.")
+                "Creates a Fly machine (with its volume, SSH key and SSH host key) in the caller's tenant. The answer is 202 with "
+                + "the instance as it is so far and a Location to poll; with ?wait=started the request is held until the machine has "
+                + "started (at most 25 s), answering 201 when it has, 202 when the wait ran out, and 502 instance-failed with the "
+                + "reason when the machine failed to start. Creating again with the same name and the same Idempotency-Key returns "
+                + "the same instance. 503 machines-unavailable: this cluster cannot run machines now (nothing was created).")
             .WithRequestBody(typeof(CreateInstanceRequest), "The instance to create.", required: true, "application/json")
             .WithQueryParameter<string>("wait", "'started' to hold the request until the machine has started (at most 25 s).", "started")
             .WithHeaderParameter(IdempotencyKeyHeader, "Makes a retried create safe: the same key returns the same instance instead of failing.")
@@ -42,6 +43,18 @@ public static class InstanceEndpoints
             .Produces<InstanceResponse>(StatusCodes.Status202Accepted)
             .WithResponseHeader(StatusCodes.Status202Accepted, "Location", "The instance's URL, to poll.")
             .ProducesProblems(400, 409, 422, 429, 502, 503);
+        api.MapGet("/{id}/events", EventsAsync).WithName("ListInstanceEvents")
+            .WithSummary("List an instance's lifecycle events")
+            .WithDescription(
+                "What happened to the instance, oldest first: created, starting, started, stopping, stopped, restarted, resized, "
+                + "volume_extended, failed, destroyed; each with its time, who asked for it (the API request id, or the run and step) "
+                + "and Fly's machine event or error where there was one. Pages follow next_cursor; the instance keeps its newest "
+                + "200 events (first_sequence says where they begin). Served from the instance: no Fly call.")
+            .WithPathParameter("id", "The instance's name.")
+            .WithQueryParameter<int>("limit", "Events per page, from 1 to 100 (default 50).")
+            .WithQueryParameter<string>("cursor", "The next_cursor of the previous page (a sequence number): events after it.")
+            .Produces<InstanceEventListResponse>()
+            .ProducesProblems(400, 404);
         api.MapGet("/", ListAsync).WithName("ListInstances")
             .WithSummary("List instances")
             .WithDescription("The caller's instances a page at a time, by name; next_cursor, when not null, fetches the next page.")
@@ -116,6 +129,10 @@ public static class InstanceEndpoints
             if (wait == "started")
             {
                 snapshot = await WaitForStartedAsync(grain, snapshot, time, cancellationToken);
+                if (snapshot.ObservedState == InstanceStates.Failed)
+                {
+                    return InstanceProblems.Failed(snapshot);
+                }
             }
 
             var location = $"/api/instances/{snapshot.Id}";
@@ -174,6 +191,32 @@ public static class InstanceEndpoints
         });
     }
 
+    internal static async Task<IResult> EventsAsync(string id, HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (InstanceSpecRules.ValidateName(id) is { } problem)
+        {
+            return InstanceProblems.Invalid("id", problem);
+        }
+
+        var limit = DefaultLimit;
+        if (request.Query["limit"].FirstOrDefault() is { } rawLimit && (!int.TryParse(rawLimit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
+        {
+            return InstanceProblems.Invalid("limit", "must be a whole number from 1 to 100");
+        }
+
+        long after = 0;
+        if (request.Query["cursor"].FirstOrDefault() is { } rawCursor && (!long.TryParse(rawCursor, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after) || after < 0))
+        {
+            return InstanceProblems.Invalid("cursor", "is not a cursor this API returned");
+        }
+
+        return await CallAsync(async () =>
+        {
+            var page = await Grain(cluster, request.HttpContext.User, id).GetEventsAsync(after, limit, cancellationToken);
+            return TypedResults.Json(InstanceEventListResponse.From(page), Json);
+        });
+    }
+
     internal static async Task<IResult> DeleteAsync(string id, HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
     {
         if (InstanceSpecRules.ValidateName(id) is { } problem)
@@ -209,7 +252,7 @@ public static class InstanceEndpoints
     {
         // Reads are served from the grain's cache, which its background poll keeps current: polling it costs no Fly call.
         var deadline = time.GetUtcNow() + MaxWait;
-        while (snapshot.ObservedState != InstanceStates.Started && time.GetUtcNow() < deadline)
+        while (snapshot.ObservedState is not (InstanceStates.Started or InstanceStates.Failed) && time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
             snapshot = await grain.GetAsync(cancellationToken) ?? snapshot;
@@ -241,39 +284,3 @@ public static class InstanceEndpoints
         }
     }
 }
-
-/// <summary>An instance as the API shows it (snake_case on the wire).</summary>
-public sealed record InstanceResponse(
-    string Id,
-    string Name,
-    string Region,
-    InstanceSizeResponse Size,
-    string? Image,
-    string DesiredState,
-    string State,
-    string? MachineId,
-    string? PrivateIp,
-    string? VolumeId,
-    string? VolumePath,
-    IReadOnlyList<string> Ips,
-    string SshPublicKey,
-    string? HostKeyPinned,
-    string? LastError,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
-{
-    public static InstanceResponse From(InstanceSnapshot s)
-    {
-        ArgumentNullException.ThrowIfNull(s);
-        var resolved = InstanceSpecRules.Resolve(s.Size);
-        return new InstanceResponse(
-            s.Id, s.Name, s.Region,
-            new InstanceSizeResponse(s.Size.Preset, resolved?.Cpus, resolved?.MemoryMb, resolved?.CpuKind),
-            s.Image, s.DesiredState, s.ObservedState, s.MachineId, s.PrivateIp, s.VolumeId, s.VolumePath, s.Ips,
-            s.SshPublicKey, s.HostKeyPinned, s.LastError, s.CreatedAt, s.UpdatedAt);
-    }
-}
-
-public sealed record InstanceSizeResponse(string? Preset, int? Cpus, int? MemoryMb, string? CpuKind);
-
-public sealed record InstanceListResponse(IReadOnlyList<InstanceResponse> Items, string? NextCursor);

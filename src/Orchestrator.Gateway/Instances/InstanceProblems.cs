@@ -22,6 +22,8 @@ public static class InstanceProblems
     public const string ClusterTimeout = TypeBase + "cluster-timeout";
     public const string ClusterUnavailable = TypeBase + "cluster-unavailable";
     public const string QuotaExceeded = TypeBase + "quota-exceeded";
+    public const string InstanceFailed = TypeBase + "instance-failed";
+    public const string MachinesUnavailable = TypeBase + "machines-unavailable";
 
     public static IResult Invalid(string field, string problem) =>
         TypedResults.Problem(
@@ -41,11 +43,25 @@ public static class InstanceProblems
         InstanceProviderException ex => FromProvider(ex),
         InstanceUnreachableException ex => FromUnreachable(ex),
         Grains.Tenants.QuotaExceededException ex => FromQuota(ex),
+        MachinesUnavailableException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "This cluster cannot run machines now", type: MachinesUnavailable),
         // The cluster did not answer in time, or the silo holding the grain just left: worth retrying, not a bug.
         TimeoutException => TypedResults.Problem("The cluster did not answer in time; retry the request.", statusCode: StatusCodes.Status504GatewayTimeout, title: "The cluster timed out", type: ClusterTimeout),
         Orleans.Runtime.OrleansMessageRejectionException => TypedResults.Problem("The silo holding this object is unavailable; retry the request.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "The cluster is unavailable", type: ClusterUnavailable),
         _ => null,
     };
+
+    /// <summary>The instance's machine failed to start: 502, with the machine's reason.</summary>
+    public static IResult Failed(InstanceSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var error = InstanceErrorResponse.From(snapshot.Error, snapshot.LastError, snapshot.UpdatedAt);
+        return TypedResults.Problem(
+            $"Instance '{snapshot.Id}' failed to start: {error?.Message ?? "Fly recorded no reason."}",
+            statusCode: StatusCodes.Status502BadGateway,
+            title: "The instance failed to start",
+            type: InstanceFailed,
+            extensions: new Dictionary<string, object?> { ["instance"] = snapshot.Id, ["last_error"] = error });
+    }
 
     private static ProblemHttpResult FromProvider(InstanceProviderException ex)
     {
