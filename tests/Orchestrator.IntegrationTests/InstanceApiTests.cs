@@ -116,13 +116,14 @@ public sealed class InstanceApiTests(PostgresDatabaseFixture database) : IClassF
         Assert.Equal(publicKey, restored.GetProperty("ssh_public_key").GetString());
         Assert.NotNull(restored.GetProperty("machine_id").GetString());
 
-        var pem = Assert.Single(keys.PrivateKeys);
-        var pemBody = string.Concat(pem.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("-----", StringComparison.Ordinal)));
-        var rawKey = Convert.FromBase64String(pemBody);
+        // The instance's own key and the machine's host key: neither may be in the database in the clear.
+        Assert.Equal(2, keys.PrivateKeys.Count);
         var rows = await ReadStorageRowsAsync(connectionString);
         Assert.NotEmpty(rows);
-        foreach (var row in rows)
+        foreach (var (pem, row) in keys.PrivateKeys.SelectMany(pem => rows.Select(row => (pem, row))))
         {
+            var pemBody = string.Concat(pem.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("-----", StringComparison.Ordinal)));
+            var rawKey = Convert.FromBase64String(pemBody);
             var text = Encoding.UTF8.GetString(row);
             Assert.DoesNotContain("PRIVATE KEY", text, StringComparison.Ordinal);
             Assert.DoesNotContain(pemBody[..40], text, StringComparison.Ordinal);
