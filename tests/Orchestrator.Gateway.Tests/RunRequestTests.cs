@@ -17,10 +17,10 @@ public sealed class RunRequestTests
     {
         var expected = "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("dev\nnightly-2026-01-01")))[..20];
 
-        Assert.Equal(expected, RunRequest.RunIdFor("dev", "nightly-2026-01-01"));
-        Assert.Equal(expected, RunRequest.RunIdFor("dev", "nightly-2026-01-01"));
-        Assert.NotEqual(expected, RunRequest.RunIdFor("other", "nightly-2026-01-01"));
-        Assert.NotEqual(expected, RunRequest.RunIdFor("dev", "nightly-2026-01-02"));
+        Assert.Equal(expected, RunIds.For("dev", "nightly-2026-01-01"));
+        Assert.Equal(expected, RunIds.For("dev", "nightly-2026-01-01"));
+        Assert.NotEqual(expected, RunIds.For("other", "nightly-2026-01-01"));
+        Assert.NotEqual(expected, RunIds.For("dev", "nightly-2026-01-02"));
         Assert.Matches("^run-[0-9a-f]{20}$", expected);
         Assert.Null(RunRequest.ValidateRunId(expected));
     }
@@ -28,7 +28,7 @@ public sealed class RunRequestTests
     [Fact]
     public void NewRunIdsAreDistinctAndValidInPaths()
     {
-        var ids = Enumerable.Range(0, 1000).Select(_ => RunRequest.NewRunId()).ToList();
+        var ids = Enumerable.Range(0, 1000).Select(_ => RunIds.New()).ToList();
 
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.All(ids, id => Assert.Matches("^run-[0-9a-f]{20}$", id));

@@ -165,11 +165,12 @@ public sealed class AuthenticationTests(AuthenticationFixture fixture) : IClassF
             Assert.Equal(Problems + "conflict", (await ProblemAsync(renamed)).GetProperty("type").GetString());
         }
 
-        using (var quotas = await admin.PutAsJsonAsync($"/api/tenants/{tenant}/quotas", new { max_instances = 7, max_concurrent_runs = 3 }))
+        using (var quotas = await admin.PutAsJsonAsync($"/api/tenants/{tenant}/quotas", new { max_instances = 7, max_concurrent_runs = 3, max_run_depth = 2 }))
         {
             var body = await JsonAsync(quotas);
             Assert.Equal(7, body.GetProperty("quotas").GetProperty("max_instances").GetInt32());
             Assert.Equal(3, body.GetProperty("quotas").GetProperty("max_concurrent_runs").GetInt32());
+            Assert.Equal(2, body.GetProperty("quotas").GetProperty("max_run_depth").GetInt32());
         }
 
         using (var missing = await admin.GetAsync("/api/tenants/nobody-here"))

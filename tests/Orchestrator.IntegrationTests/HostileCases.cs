@@ -250,6 +250,8 @@ internal static class HostileCases
         yield return Invalid("tenant-quotas-string-value", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", """{"max_instances":"5"}""", "max_instances");
         yield return Invalid("tenant-quotas-negative", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", """{"max_instances":-1}""", "max_instances");
         yield return Invalid("tenant-quotas-fraction", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", """{"max_concurrent_runs":1.5}""", "max_concurrent_runs");
+        yield return Invalid("tenant-quotas-depth-over-limit", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", """{"max_run_depth":101}""", "max_run_depth");
+        yield return Invalid("tenant-quotas-depth-negative", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", """{"max_run_depth":-1}""", "max_run_depth");
         yield return Invalid("tenant-quotas-unknown", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", """{"cpus":4}""", "cpus");
         yield return Invalid("tenant-quotas-array", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", "[]", "body");
         yield return Invalid("tenant-quotas-empty", "admin", "PUT", $"/api/tenants/{HostileInputFixture.OtherTenant}/quotas", "", "body");

@@ -1,30 +1,13 @@
-using Orleans.Concurrency;
-
 namespace Orchestrator.Grains.Instances;
 
 /// <summary>
 /// A tenant's instances, keyed by the tenant id: the list behind <c>GET /api/instances</c>. Instance grains
-/// push their snapshot after every change, so listing never fans out to every instance.
+/// push their snapshot after every change (through a silo-internal interface: no outside caller can write here),
+/// so listing never fans out to every instance.
 /// </summary>
 [Alias("orchestrator.IInstanceIndexGrain")]
 public interface IInstanceIndexGrain : IGrainWithStringKey
 {
-    /// <summary>Records the newest snapshot of one instance; an older revision than the one held is ignored.</summary>
-    [Alias("Update"), OneWay]
-    Task UpdateAsync(InstanceSnapshot snapshot);
-
-    /// <summary>Forgets an instance whose create failed and was cleaned up.</summary>
-    [Alias("Remove"), OneWay]
-    Task RemoveAsync(string instanceId);
-
-    /// <summary>
-    /// Counts <paramref name="instanceId"/> among the tenant's instances before its machine is created,
-    /// unless that would make more than <paramref name="maxInstances"/> that are not destroyed.
-    /// </summary>
-    /// <exception cref="Tenants.QuotaExceededException">The tenant already has <paramref name="maxInstances"/> instances.</exception>
-    [Alias("Reserve")]
-    Task ReserveAsync(string instanceId, int maxInstances);
-
     /// <summary>Instances ordered by id, after <see cref="InstanceListQuery.Cursor"/> (an id), filtered.</summary>
     [Alias("List")]
     Task<InstancePage> ListAsync(InstanceListQuery query, CancellationToken cancellationToken = default);

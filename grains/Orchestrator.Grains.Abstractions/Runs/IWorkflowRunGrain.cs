@@ -11,8 +11,10 @@ public interface IWorkflowRunGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Starts the run. Repeating the same request returns the run as it is; another request for the same run id is
-    /// refused with <see cref="RunConflictException"/>.
+    /// refused with <see cref="RunConflictException"/>. A new run is admitted under its tenant's
+    /// <c>max_concurrent_runs</c>, whoever starts it. The run id comes from <see cref="RunIds"/>.
     /// </summary>
+    /// <exception cref="Tenants.QuotaExceededException">The tenant already has its maximum of live runs; nothing started.</exception>
     /// <exception cref="Workflows.WorkflowNotFoundException">No such workflow or version.</exception>
     /// <exception cref="RunInputException">An input is missing or of the wrong type; the exception names it.</exception>
     [Alias("Start")]
@@ -41,10 +43,6 @@ public interface IWorkflowRunGrain : IGrainWithStringKey
     /// <summary>A step's full output (the latest attempt's), read back from the run's events.</summary>
     [Alias("StepOutput"), AlwaysInterleave]
     Task<StepOutputView> GetStepOutputAsync(string stepId, CancellationToken cancellationToken = default);
-
-    /// <summary>A child run reports its end to its parent's <c>workflow</c> step.</summary>
-    [Alias("ChildEnded"), AlwaysInterleave]
-    Task ChildEndedAsync(string childRunId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Queries the run index (PostgreSQL, or memory in the dev profile) from inside the cluster.</summary>
@@ -58,16 +56,33 @@ public interface IRunQueryGrain : IGrainWithIntegerKey
 
 /// <summary>
 /// What to run. <c>InputsJson</c> is a JSON object of input values; <c>Secrets</c> are the values of
-/// <c>${{ secrets.NAME }}</c>, encrypted at rest and redacted from every event and log; <c>ParentRunKey</c> is,
-/// for a child run, the parent told when this run ends.
+/// <c>${{ secrets.NAME }}</c>, encrypted at rest and redacted from every event and log. (A child run's parent is
+/// set inside the cluster only: an outside caller cannot attach a run to another run.)
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orchestrator.RunStartRequest")]
 public sealed record RunStartRequest(
     [property: Id(0)] string Workflow,
     [property: Id(1)] int? Version,
     [property: Id(2)] string InputsJson,
-    [property: Id(3)] IReadOnlyDictionary<string, string>? Secrets = null,
-    [property: Id(4)] string? ParentRunKey = null);
+    [property: Id(3)] IReadOnlyDictionary<string, string>? Secrets = null);
+
+/// <summary>Run ids, the same for every caller (HTTP gateway, Orleans clients): lowercase, usable in paths.</summary>
+public static class RunIds
+{
+    /// <summary>A fresh random id: <c>run-</c> and 20 hex digits.</summary>
+    public static string New() => "run-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(10));
+
+    /// <summary>
+    /// The id of the run started with <paramref name="idempotencyKey"/> in <paramref name="tenant"/>: <c>run-</c> and the
+    /// first 20 hex digits of SHA-256(tenant, newline, key), so the same key always reaches the same run.
+    /// </summary>
+    public static string For(string tenant, string idempotencyKey)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(idempotencyKey);
+        return "run-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(tenant + "\n" + idempotencyKey)))[..20];
+    }
+}
 
 [GenerateSerializer, Immutable, Alias("orchestrator.RunView")]
 public sealed record RunView(

@@ -64,7 +64,12 @@ public interface ITenantGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable, Alias("orchestrator.TenantQuotas")]
 public sealed record TenantQuotas(
     [property: Id(0)] int? MaxInstances = null,
-    [property: Id(1)] int? MaxConcurrentRuns = null);
+    [property: Id(1)] int? MaxConcurrentRuns = null,
+    [property: Id(2)] int? MaxRunDepth = null)
+{
+    /// <summary>The deepest a run may nest its child runs (<c>workflow</c> steps) at most.</summary>
+    public const int MaxRunDepthLimit = 100;
+}
 
 /// <summary>One issued key as listings show it: the prefix identifies it, the secret is never kept.</summary>
 [GenerateSerializer, Immutable, Alias("orchestrator.ApiKeyInfo")]

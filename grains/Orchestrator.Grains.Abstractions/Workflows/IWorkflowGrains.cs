@@ -26,13 +26,10 @@ public interface IWorkflowDefinitionGrain : IGrainWithStringKey
     Task<IReadOnlyList<WorkflowVersionInfo>> ListVersionsAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>The names of a tenant's workflows, keyed by tenant.</summary>
+/// <summary>The names of a tenant's workflows, keyed by tenant; kept by the definition grains as versions are registered.</summary>
 [Alias("orchestrator.IWorkflowCatalogGrain")]
 public interface IWorkflowCatalogGrain : IGrainWithStringKey
 {
-    [Alias("Add")]
-    Task AddAsync(string name, int latestVersion, CancellationToken cancellationToken = default);
-
     /// <summary>The tenant's workflows and the built-in ones, by name.</summary>
     [Alias("List"), AlwaysInterleave]
     Task<IReadOnlyList<WorkflowListItem>> ListAsync(CancellationToken cancellationToken = default);

@@ -120,7 +120,7 @@ internal sealed partial class InstanceGrain(
 
             // The quota is checked once, before anything exists: a create resumed after a crash is already counted.
             var quotas = await GrainFactory.GetGrain<ITenantGrain>(_tenant).GetQuotasAsync();
-            await GrainFactory.GetGrain<IInstanceIndexGrain>(_tenant).ReserveAsync(_instanceId, quotas.MaxInstances ?? int.MaxValue);
+            await GrainFactory.GetGrain<IInstanceIndexWriterGrain>(_tenant).ReserveAsync(_instanceId, quotas.MaxInstances ?? int.MaxValue);
             await InitializeAsync(spec, requestId, cancellationToken);
         }
 
@@ -433,7 +433,7 @@ internal sealed partial class InstanceGrain(
         var revision = S.Revision;
         await state.ClearStateAsync(CancellationToken.None);
         state.State = new InstanceState { Revision = revision + 1 };
-        GrainFactory.GetGrain<IInstanceIndexGrain>(_tenant).RemoveAsync(_instanceId).Ignore();
+        GrainFactory.GetGrain<IInstanceIndexWriterGrain>(_tenant).RemoveAsync(_instanceId).Ignore();
     }
 
     private async Task RemoveResourcesAsync(bool keepVolume, CancellationToken cancellationToken)
@@ -629,7 +629,7 @@ internal sealed partial class InstanceGrain(
         await state.WriteStateAsync(cancellationToken);
         _eventsDirty = false;
         // One-way: the index is a listing aid; the grain is the truth and must not wait on it.
-        GrainFactory.GetGrain<IInstanceIndexGrain>(_tenant).UpdateAsync(ToSnapshot()).Ignore();
+        GrainFactory.GetGrain<IInstanceIndexWriterGrain>(_tenant).UpdateAsync(ToSnapshot()).Ignore();
     }
 
     private void ThrowIfMissing()

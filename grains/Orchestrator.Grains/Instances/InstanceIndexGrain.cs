@@ -17,13 +17,13 @@ public sealed class InstanceIndexEntry
 }
 
 internal sealed class InstanceIndexGrain(
-    [PersistentState("instance-index", StorageNames.Orchestrator)] IPersistentState<InstanceIndexState> state) : Grain, IInstanceIndexGrain
+    [PersistentState("instance-index", StorageNames.Orchestrator)] IPersistentState<InstanceIndexState> state) : Grain, IInstanceIndexGrain, IInstanceIndexWriterGrain
 {
     public const int MaxLimit = 100;
 
     private string Tenant => this.GetPrimaryKeyString();
 
-    async Task IInstanceIndexGrain.UpdateAsync(InstanceSnapshot snapshot)
+    async Task IInstanceIndexWriterGrain.UpdateAsync(InstanceSnapshot snapshot)
     {
         var entries = state.State.Entries;
         // One-way messages may arrive out of order: the revision keeps the newest.
@@ -42,7 +42,7 @@ internal sealed class InstanceIndexGrain(
         await state.WriteStateAsync();
     }
 
-    async Task IInstanceIndexGrain.ReserveAsync(string instanceId, int maxInstances)
+    async Task IInstanceIndexWriterGrain.ReserveAsync(string instanceId, int maxInstances)
     {
         var entries = state.State.Entries;
         if (entries.ContainsKey(instanceId))
@@ -64,7 +64,7 @@ internal sealed class InstanceIndexGrain(
         await state.WriteStateAsync();
     }
 
-    async Task IInstanceIndexGrain.RemoveAsync(string instanceId)
+    async Task IInstanceIndexWriterGrain.RemoveAsync(string instanceId)
     {
         if (state.State.Entries.Remove(instanceId))
         {

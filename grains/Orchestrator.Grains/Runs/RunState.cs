@@ -41,6 +41,9 @@ public sealed class RunState
     /// <see cref="InputsJson"/> holds them masked.
     /// </summary>
     [Id(17)] public byte[]? SecretInputsProtected { get; set; }
+
+    /// <summary>0 for a run started from outside; a child run is one deeper than its parent.</summary>
+    [Id(18)] public int Depth { get; set; }
 }
 
 [GenerateSerializer, Alias("orchestrator.StepState")]

@@ -230,7 +230,9 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         // Derived from the idempotency key: a resumed attempt finds the child it started instead of starting another.
         var childId = "run-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(attempt.Run.RunKey + "/" + attempt.IdempotencyKey)))[..20];
         var child = attempt.Run.Grains.GetGrain<Orchestrator.Grains.Runs.IWorkflowRunGrain>(InstanceKey.Format(attempt.Run.Tenant, childId));
-        await child.StartAsync(new RunStartRequest(workflow, version, inputs, attempt.Run.Secrets, attempt.Run.RunKey), cancellationToken);
+        // Through the silo-internal interface: the child counts against the tenant's quotas and knows its parent and depth.
+        await attempt.Run.Grains.GetGrain<IChildRunGrain>(InstanceKey.Format(attempt.Run.Tenant, childId))
+            .StartChildAsync(new RunStartRequest(workflow, version, inputs, attempt.Run.Secrets), attempt.Run.RunId, attempt.Run.Depth + 1, cancellationToken);
         try
         {
             await attempt.Run.WaitForChildAsync(childId, child, cancellationToken);

@@ -32,7 +32,7 @@ internal sealed partial class WorkflowRunGrain(
     IOptions<WorkflowOptions> options,
     TimeProvider time,
     Telemetry.OrchestratorMetrics metrics,
-    ILogger<WorkflowRunGrain> logger) : Grain, IWorkflowRunGrain, IRemindable
+    ILogger<WorkflowRunGrain> logger) : Grain, IWorkflowRunGrain, IChildRunGrain, IRemindable
 {
     private const string ResumeReminder = "resume";
     private const string WakeReminder = "wake";
@@ -86,16 +86,43 @@ internal sealed partial class WorkflowRunGrain(
         }
     }
 
-    public async Task<RunView> StartAsync(RunStartRequest request, CancellationToken cancellationToken)
+    public Task<RunView> StartAsync(RunStartRequest request, CancellationToken cancellationToken) =>
+        StartAsync(request, parentRunId: null, depth: 0, cancellationToken);
+
+    Task<RunView> IChildRunGrain.StartChildAsync(RunStartRequest request, string parentRunId, int depth, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(parentRunId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
+        return StartAsync(request, parentRunId, depth, cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts the run once: admitted under the tenant's live-run quota and, for a child, its nesting depth (a
+    /// workflow that starts itself ends at the depth limit instead of spawning runs without end).
+    /// </summary>
+    private async Task<RunView> StartAsync(RunStartRequest request, string? parentRunId, int depth, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var hash = HashRequest(request);
+        var hash = HashRequest(request, parentRunId);
         if (Started)
         {
             return S.RequestHash == hash
                 ? await ViewAsync(cancellationToken)
                 : throw new RunConflictException($"Run '{_runId}' was already started with another request.");
         }
+
+        if (depth > 0)
+        {
+            var maxDepth = (await GrainFactory.GetGrain<Tenants.ITenantGrain>(_tenant).GetQuotasAsync()).MaxRunDepth ?? int.MaxValue;
+            if (depth > maxDepth)
+            {
+                throw new Tenants.QuotaExceededException(
+                    Tenants.QuotaExceededException.MaxRunDepth,
+                    maxDepth,
+                    $"Run '{parentRunId}' is at depth {depth - 1}, and tenant '{_tenant}' allows runs to nest {maxDepth} deep (its max_run_depth): the child run was not started.");
+            }
+        }
+
 
         var version = await GrainFactory.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(_tenant, request.Workflow)).GetAsync(request.Version, cancellationToken)
             ?? throw new WorkflowNotFoundException(request.Version is { } v
@@ -109,6 +136,8 @@ internal sealed partial class WorkflowRunGrain(
             throw new RunInputException(first.Path, first.Message);
         }
 
+        // Admitted once the request is known to be good, so a refused start never holds a place.
+        await GrainFactory.GetGrain<Tenants.IRunAdmissionGrain>(_tenant).AdmitAsync(_runId, cancellationToken);
         if (Started)
         {
             // Another start interleaved while the definition loaded.
@@ -129,7 +158,9 @@ internal sealed partial class WorkflowRunGrain(
             ? secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(given2), Key)
             : null;
         S.RequestHash = hash;
-        S.ParentRunKey = request.ParentRunKey;
+        // Always within the run's own tenant: a parent is named by its run id, never by a grain key.
+        S.ParentRunKey = parentRunId is null ? null : InstanceKey.Format(_tenant, parentRunId);
+        S.Depth = depth;
         S.CreatedAt = now;
         S.UpdatedAt = now;
         S.Phase = RunPhases.Main;
@@ -326,7 +357,7 @@ internal sealed partial class WorkflowRunGrain(
         return new StepOutputView(stepId, step.Attempt, stdout.ToString(), stderr.ToString());
     }
 
-    public Task ChildEndedAsync(string childRunId, CancellationToken cancellationToken)
+    Task IChildRunGrain.ChildEndedAsync(string childRunId, CancellationToken cancellationToken)
     {
         if (_childWaiters.Remove(childRunId, out var waiter))
         {
@@ -641,9 +672,10 @@ internal sealed partial class WorkflowRunGrain(
         }
 
         LogFinished(Key, S.Status);
+        GrainFactory.GetGrain<Tenants.IRunAdmissionGrain>(_tenant).ReleaseAsync(_runId).Ignore();
         if (S.ParentRunKey is { } parent)
         {
-            await GrainFactory.GetGrain<IWorkflowRunGrain>(parent).ChildEndedAsync(_runId);
+            await GrainFactory.GetGrain<IChildRunGrain>(parent).ChildEndedAsync(_runId);
         }
     }
 
@@ -737,6 +769,9 @@ internal sealed partial class WorkflowRunGrain(
     internal string Tenant => _tenant;
 
     internal string RunId => _runId;
+
+    /// <summary>How deep this run is nested: 0 when started from outside.</summary>
+    internal int Depth => S.Depth;
 
     internal IReadOnlyDictionary<string, string> Secrets => _secrets ?? new Dictionary<string, string>();
 
@@ -988,13 +1023,13 @@ internal sealed partial class WorkflowRunGrain(
             S.Sequence);
     }
 
-    private static string HashRequest(RunStartRequest request)
+    private static string HashRequest(RunStartRequest request, string? parentRunId)
     {
         var text = new StringBuilder()
             .Append(request.Workflow).Append('\n')
             .Append(request.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n')
             .Append(JsonNode.Parse(string.IsNullOrWhiteSpace(request.InputsJson) ? "{}" : request.InputsJson)?.ToJsonString()).Append('\n')
-            .Append(request.ParentRunKey).Append('\n');
+            .Append(parentRunId).Append('\n');
         foreach (var (name, value) in (request.Secrets ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             text.Append(name).Append('=').Append(value).Append('\n');

@@ -4,6 +4,25 @@ using Orchestrator.Runs;
 namespace Orchestrator.Grains.Tenants;
 
 /// <summary>
+/// Silo-internal: admits a tenant's new runs (keyed by the tenant id) while fewer than its
+/// <see cref="TenantQuotas.MaxConcurrentRuns"/> are live, child runs included. Every run grain asks it when it
+/// starts, whoever starts it (the API, an Orleans client, a parent run). One activation per tenant decides in
+/// turn, so two starts racing for the last slot cannot both get it.
+/// </summary>
+[Alias("orchestrator.IRunAdmissionGrain")]
+internal interface IRunAdmissionGrain : IGrainWithStringKey
+{
+    /// <summary>Admits <paramref name="runId"/>; a run already live or just admitted is admitted again for free.</summary>
+    /// <exception cref="QuotaExceededException">The tenant already has its maximum of live runs.</exception>
+    [Alias("Admit")]
+    Task AdmitAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>The run ended: its place is free now, not only at the next read of the index.</summary>
+    [Alias("Release"), Orleans.Concurrency.OneWay]
+    Task ReleaseAsync(string runId);
+}
+
+/// <summary>
 /// Counts a tenant's live runs from the run index and remembers what it admitted since, so a run
 /// admitted a moment ago counts before its first index row is written. The index is read at most
 /// every few seconds: runs only leave the live set between reads, so an older read plus the runs
@@ -58,6 +77,13 @@ internal sealed class RunAdmissionGrain(IRunIndex index, TimeProvider time) : Gr
         }
 
         _recent[runId] = now;
+    }
+
+    public Task ReleaseAsync(string runId)
+    {
+        _recent.Remove(runId);
+        _live.Remove(runId);
+        return Task.CompletedTask;
     }
 
     private int Count() => _live.Count + _recent.Keys.Count(id => !_live.Contains(id));

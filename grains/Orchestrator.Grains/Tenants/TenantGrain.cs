@@ -15,6 +15,7 @@ public sealed class TenantState
     [Id(4)] public int? MaxInstances { get; set; }
     [Id(5)] public int? MaxConcurrentRuns { get; set; }
     [Id(6)] public List<ApiKeyRecord> Keys { get; set; } = [];
+    [Id(7)] public int? MaxRunDepth { get; set; }
 }
 
 /// <summary>A stored key: the salted SHA-256 of its secret, never the secret.</summary>
@@ -66,6 +67,7 @@ internal sealed partial class TenantGrain(
         state.State.DisplayName = displayName;
         state.State.MaxInstances = quotas?.MaxInstances;
         state.State.MaxConcurrentRuns = quotas?.MaxConcurrentRuns;
+        state.State.MaxRunDepth = quotas?.MaxRunDepth;
         state.State.CreatedAt = now;
         state.State.UpdatedAt = now;
         state.State.Revision = 1;
@@ -94,7 +96,8 @@ internal sealed partial class TenantGrain(
     Task<TenantQuotas> ITenantGrain.GetQuotasAsync() =>
         Task.FromResult(new TenantQuotas(
             state.State.MaxInstances ?? defaults.Value.DefaultMaxInstances,
-            state.State.MaxConcurrentRuns ?? defaults.Value.DefaultMaxConcurrentRuns));
+            state.State.MaxConcurrentRuns ?? defaults.Value.DefaultMaxConcurrentRuns,
+            state.State.MaxRunDepth ?? defaults.Value.DefaultMaxRunDepth));
 
     async Task<TenantInfo> ITenantGrain.SetQuotasAsync(TenantQuotas quotas, CancellationToken cancellationToken)
     {
@@ -105,6 +108,7 @@ internal sealed partial class TenantGrain(
         {
             state.State.MaxInstances = quotas.MaxInstances;
             state.State.MaxConcurrentRuns = quotas.MaxConcurrentRuns;
+            state.State.MaxRunDepth = quotas.MaxRunDepth;
             state.State.UpdatedAt = time.GetUtcNow();
             state.State.Revision++;
             await state.WriteStateAsync(cancellationToken);
@@ -199,7 +203,7 @@ internal sealed partial class TenantGrain(
         return SHA256.HashData(input);
     }
 
-    private TenantQuotas Quotas => new(state.State.MaxInstances, state.State.MaxConcurrentRuns);
+    private TenantQuotas Quotas => new(state.State.MaxInstances, state.State.MaxConcurrentRuns, state.State.MaxRunDepth);
 
     private void ThrowIfMissing()
     {
@@ -219,6 +223,11 @@ internal sealed partial class TenantGrain(
         if (quotas?.MaxConcurrentRuns is < 0)
         {
             throw new ArgumentException("quotas.max_concurrent_runs must be 0 or more.", nameof(quotas));
+        }
+
+        if (quotas?.MaxRunDepth is < 0 or > TenantQuotas.MaxRunDepthLimit)
+        {
+            throw new ArgumentException($"quotas.max_run_depth must be from 0 to {TenantQuotas.MaxRunDepthLimit}.", nameof(quotas));
         }
     }
 

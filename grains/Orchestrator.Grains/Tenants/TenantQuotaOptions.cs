@@ -12,6 +12,9 @@ public sealed class TenantQuotaOptions
 
     /// <summary>Top-level runs a tenant may have live (pending, running or waiting) at once.</summary>
     public int DefaultMaxConcurrentRuns { get; set; } = 100;
+
+    /// <summary>How deep runs may nest child runs: a run started by the API is depth 0, its child 1, and so on.</summary>
+    public int DefaultMaxRunDepth { get; set; } = 5;
 }
 
 internal sealed class TenantQuotaOptionsValidator : IValidateOptions<TenantQuotaOptions>
@@ -27,6 +30,11 @@ internal sealed class TenantQuotaOptionsValidator : IValidateOptions<TenantQuota
         if (options.DefaultMaxConcurrentRuns is < 0 or > 1_000_000)
         {
             problems.Add($"{TenantQuotaOptions.SectionName}:DefaultMaxConcurrentRuns must be from 0 to 1000000 (got {options.DefaultMaxConcurrentRuns})");
+        }
+
+        if (options.DefaultMaxRunDepth is < 0 or > TenantQuotas.MaxRunDepthLimit)
+        {
+            problems.Add($"{TenantQuotaOptions.SectionName}:DefaultMaxRunDepth must be from 0 to {TenantQuotas.MaxRunDepthLimit} (got {options.DefaultMaxRunDepth})");
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

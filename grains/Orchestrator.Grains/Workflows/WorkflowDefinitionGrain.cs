@@ -73,7 +73,7 @@ internal sealed partial class WorkflowDefinitionGrain(
         };
         versions.Add(record);
         await state.WriteStateAsync(cancellationToken);
-        await GrainFactory.GetGrain<IWorkflowCatalogGrain>(_tenant).AddAsync(_name, record.Version, cancellationToken);
+        await GrainFactory.GetGrain<IWorkflowCatalogWriterGrain>(_tenant).AddAsync(_name, record.Version, cancellationToken);
         LogRegistered(_tenant, _name, record.Version);
         return Info(record, withSource: false);
     }
@@ -131,7 +131,7 @@ public sealed class WorkflowCatalogState
 
 /// <summary>The names of a tenant's workflows, so listing does not have to find every definition grain.</summary>
 internal sealed class WorkflowCatalogGrain(
-    [PersistentState("catalog", StorageNames.Orchestrator)] IPersistentState<WorkflowCatalogState> state) : Grain, IWorkflowCatalogGrain
+    [PersistentState("catalog", StorageNames.Orchestrator)] IPersistentState<WorkflowCatalogState> state) : Grain, IWorkflowCatalogGrain, IWorkflowCatalogWriterGrain
 {
     public async Task AddAsync(string name, int latestVersion, CancellationToken cancellationToken)
     {
@@ -152,4 +152,12 @@ internal sealed class WorkflowCatalogGrain(
             .ToList();
         return Task.FromResult<IReadOnlyList<WorkflowListItem>>(items);
     }
+}
+
+/// <summary>Silo-internal: definition grains record a tenant's workflow names; an Orleans client cannot add names.</summary>
+[Alias("orchestrator.IWorkflowCatalogWriterGrain")]
+internal interface IWorkflowCatalogWriterGrain : IGrainWithStringKey
+{
+    [Alias("Add")]
+    Task AddAsync(string name, int latestVersion, CancellationToken cancellationToken = default);
 }

@@ -82,8 +82,10 @@ public sealed record CreateTenantRequest(
 public sealed record TenantQuotasRequest(
     [property: Description("Most instances the tenant may have, from 0 to 1000000; null for the cluster's default.")]
     int? MaxInstances = null,
-    [property: Description("Most runs the tenant may have going at once, from 0 to 1000000; null for the cluster's default.")]
-    int? MaxConcurrentRuns = null);
+    [property: Description("Most runs the tenant may have going at once, child runs included, from 0 to 1000000; null for the cluster's default.")]
+    int? MaxConcurrentRuns = null,
+    [property: Description("How deep runs may nest child runs (workflow steps), from 0 to 100; null for the cluster's default (5).")]
+    int? MaxRunDepth = null);
 
 /// <summary>The body of <c>POST /api/tenants/{id}/keys</c> (optional).</summary>
 public sealed record CreateApiKeyRequest(

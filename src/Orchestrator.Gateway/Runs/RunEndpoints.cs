@@ -8,7 +8,6 @@ using Orchestrator.Gateway.OpenApi;
 using Orchestrator.Gateway.Workflows;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Runs;
-using Orchestrator.Grains.Tenants;
 
 namespace Orchestrator.Gateway.Runs;
 
@@ -111,23 +110,10 @@ public static class RunEndpoints
             return InstanceProblems.Invalid(p.Field, p.Problem);
         }
 
-        var id = start!.IdempotencyKey is { } key ? RunRequest.RunIdFor(request.HttpContext.User.Tenant(), key) : RunRequest.NewRunId();
+        var id = start!.IdempotencyKey is { } key ? RunIds.For(request.HttpContext.User.Tenant(), key) : RunIds.New();
         return await CallAsync(async () =>
         {
-            var tenant = request.HttpContext.User.Tenant();
-            try
-            {
-                await cluster.GetGrain<IRunAdmissionGrain>(tenant).AdmitAsync(id, cancellationToken);
-            }
-            catch (QuotaExceededException) when (start.IdempotencyKey is not null)
-            {
-                // Repeating a start that already happened creates nothing: answer with that run, quota or not.
-                if (await Grain(cluster, request.HttpContext.User, id).GetAsync(cancellationToken) is null)
-                {
-                    throw;
-                }
-            }
-
+            // The run grain admits the run under the tenant's quota (and answers a repeated start with its run).
             var view = await Grain(cluster, request.HttpContext.User, id).StartAsync(new RunStartRequest(start.Workflow, start.Version, start.InputsJson, start.Secrets), cancellationToken);
             return Accepted(view);
         });

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Orchestrator.Gateway.Workflows;
@@ -40,21 +38,6 @@ internal static partial class RunRequest
 
     public static string? ValidateStatus(string status) =>
         Statuses.Contains(status) ? null : $"must be one of {string.Join(", ", Statuses)}";
-
-    /// <summary>A new run's id: <c>run-</c> and 20 random hex digits.</summary>
-    public static string NewRunId() => "run-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
-
-    /// <summary>
-    /// The run id an idempotency key names: <c>run-</c> and the first 20 hex digits of SHA-256(tenant, newline, key),
-    /// so repeating a start with the same key reaches the same run, and tenants' keys never collide.
-    /// </summary>
-    public static string RunIdFor(string tenant, string idempotencyKey)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(idempotencyKey);
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(tenant + "\n" + idempotencyKey));
-        return "run-" + Convert.ToHexStringLower(hash.AsSpan(0, 10));
-    }
 
     public static string? ValidateIdempotencyKey(string key) =>
         key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(char.IsControl)

@@ -142,7 +142,7 @@ public static class TenantEndpoints
             return InstanceProblems.Invalid("id", invalid);
         }
 
-        var (body, problem) = await ReadObjectAsync(request, ["max_instances", "max_concurrent_runs"], cancellationToken);
+        var (body, problem) = await ReadObjectAsync(request, ["max_instances", "max_concurrent_runs", "max_run_depth"], cancellationToken);
         if (problem is not null)
         {
             return problem;
@@ -306,7 +306,7 @@ public static class TenantEndpoints
             return number;
         }
 
-        if (UnknownField(element, ["max_instances", "max_concurrent_runs"], prefix) is { } unknown)
+        if (UnknownField(element, ["max_instances", "max_concurrent_runs", "max_run_depth"], prefix) is { } unknown)
         {
             return (null, unknown);
         }
@@ -318,7 +318,20 @@ public static class TenantEndpoints
         }
 
         var runs = Read("max_concurrent_runs", out var runsProblem);
-        return runsProblem is not null ? (null, runsProblem) : (new TenantQuotas(instances, runs), null);
+        if (runsProblem is not null)
+        {
+            return (null, runsProblem);
+        }
+
+        var depth = Read("max_run_depth", out var depthProblem);
+        if (depthProblem is not null)
+        {
+            return (null, depthProblem);
+        }
+
+        return depth > TenantQuotas.MaxRunDepthLimit
+            ? (null, InstanceProblems.Invalid(prefix + "max_run_depth", $"must be a whole number from 0 to {TenantQuotas.MaxRunDepthLimit}, or null for the cluster's default"))
+            : (new TenantQuotas(instances, runs, depth), null);
     }
 
     private static (DateTimeOffset? ExpiresAt, IResult? Problem) ReadExpiry(JsonElement body, DateTimeOffset now)
@@ -391,10 +404,10 @@ public static class TenantEndpoints
 public sealed record TenantResponse(string Id, string DisplayName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Revision, QuotasResponse Quotas)
 {
     public static TenantResponse From(TenantInfo tenant) =>
-        new(tenant.Id, tenant.DisplayName, tenant.CreatedAt, tenant.UpdatedAt, tenant.Revision, new QuotasResponse(tenant.Quotas.MaxInstances, tenant.Quotas.MaxConcurrentRuns));
+        new(tenant.Id, tenant.DisplayName, tenant.CreatedAt, tenant.UpdatedAt, tenant.Revision, new QuotasResponse(tenant.Quotas.MaxInstances, tenant.Quotas.MaxConcurrentRuns, tenant.Quotas.MaxRunDepth));
 }
 
-public sealed record QuotasResponse(int? MaxInstances, int? MaxConcurrentRuns);
+public sealed record QuotasResponse(int? MaxInstances, int? MaxConcurrentRuns, int? MaxRunDepth);
 
 /// <summary>A key in a listing: its prefix identifies it; the secret is never kept.</summary>
 public sealed record KeyResponse(string Id, string Name, string Prefix, string Status, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt)

@@ -2,10 +2,11 @@ namespace Orchestrator.Grains.Fly;
 
 /// <summary>
 /// One Fly app's request budget for the whole cluster, keyed by the app name: every silo asks it before a
-/// Machines API call, so all silos together stay under Fly's per-action limits.
+/// Machines API call, so all silos together stay under Fly's per-action limits. Silo-internal: an outside
+/// client could spend the cluster's budget.
 /// </summary>
 [Alias("orchestrator.IFlyRateLimiterGrain")]
-public interface IFlyRateLimiterGrain : IGrainWithStringKey
+internal interface IFlyRateLimiterGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Takes one permit from the bucket <c>(action, scope)</c>, which holds <paramref name="burst"/> tokens and
@@ -17,6 +18,6 @@ public interface IFlyRateLimiterGrain : IGrainWithStringKey
 }
 
 [GenerateSerializer, Immutable, Alias("orchestrator.FlyPermit")]
-public readonly record struct FlyPermit(
+internal readonly record struct FlyPermit(
     [property: Id(0)] bool Granted,
     [property: Id(1)] TimeSpan Delay);

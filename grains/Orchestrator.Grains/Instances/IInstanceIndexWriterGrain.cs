@@ -1,0 +1,27 @@
+using Orleans.Concurrency;
+
+namespace Orchestrator.Grains.Instances;
+
+/// <summary>
+/// Silo-internal: how instance grains keep their tenant's <see cref="IInstanceIndexGrain"/> current and reserve a
+/// place under the tenant's instance quota. Not in the abstractions: an Orleans client must not write the index.
+/// </summary>
+[Alias("orchestrator.IInstanceIndexWriterGrain")]
+internal interface IInstanceIndexWriterGrain : IGrainWithStringKey
+{
+    /// <summary>Records the newest snapshot of one instance; an older revision than the one held is ignored.</summary>
+    [Alias("Update"), OneWay]
+    Task UpdateAsync(InstanceSnapshot snapshot);
+
+    /// <summary>Forgets an instance whose create failed and was cleaned up.</summary>
+    [Alias("Remove"), OneWay]
+    Task RemoveAsync(string instanceId);
+
+    /// <summary>
+    /// Counts <paramref name="instanceId"/> among the tenant's instances before its machine is created,
+    /// unless that would make more than <paramref name="maxInstances"/> that are not destroyed.
+    /// </summary>
+    /// <exception cref="Tenants.QuotaExceededException">The tenant already has <paramref name="maxInstances"/> instances.</exception>
+    [Alias("Reserve")]
+    Task ReserveAsync(string instanceId, int maxInstances);
+}
