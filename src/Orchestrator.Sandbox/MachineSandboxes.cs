@@ -16,6 +16,12 @@ namespace Orchestrator.Sandbox;
 /// </summary>
 public sealed partial class MachineSandboxes : IAsyncDisposable
 {
+    /// <summary>
+    /// Where a machine's sshd reads its Ed25519 host key, as in the machine image (<c>HOST_KEY_DIR</c> of
+    /// orchestrator-init). A <see cref="SandboxSpec.Files"/> entry here (and optionally at <c>.pub</c>) is the host key.
+    /// </summary>
+    public const string HostKeyGuestPath = "/etc/ssh/ssh_host_ed25519_key";
+
     internal const string DefaultSshdPath = "/usr/sbin/sshd";
     internal const string DefaultKeygenPath = "/usr/bin/ssh-keygen";
     internal const string DefaultBubblewrapPath = "/usr/bin/bwrap";
@@ -77,8 +83,9 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the machine: creates (or, on restart, reuses) its root directory, writes
-    /// <see cref="SandboxSpec.Files"/> into it, and starts its sshd at
+    /// Starts the machine: recreates its root directory empty (unless <see cref="SandboxSpec.KeepRoot"/>),
+    /// writes <see cref="SandboxSpec.Files"/> into it, sets up its host key (see <see cref="HostKeyGuestPath"/>)
+    /// and starts its sshd at
     /// <see cref="SandboxSpec.Address"/>:<see cref="MachineSandboxOptions.SshPort"/>. Returns once
     /// the port accepts TCP connections. A machine that is already running is stopped first, so
     /// that the new spec takes effect.
@@ -429,7 +436,7 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
     {
         var layout = new MachineLayout(_dataDirectory, spec.MachineId);
         var isolated = setup.Bubblewrap is not null;
-        PrepareDirectories(layout, mounts, isolated);
+        PrepareDirectories(layout, mounts, isolated, spec.KeepRoot);
         if (!isolated && FindWritableByOthers(layout.Root) is { } offender)
         {
             // Otherwise every login fails later with a bare "Permission denied (publickey)".
@@ -439,7 +446,7 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
 
         // Written before any process exists, so a reaper never sees a machine without an owner.
         new SandboxRecord(setup.Self, null, null).Write(layout.Record);
-        var hostPublicKey = await EnsureHostKeyAsync(layout, setup, cancellationToken).ConfigureAwait(false);
+        var hostPublicKey = await EnsureHostKeyAsync(spec, layout, setup, cancellationToken).ConfigureAwait(false);
         await WriteFilesAsync(spec, layout, mounts, isolated, cancellationToken).ConfigureAwait(false);
 
         var marker = isolated ? null : $"{MarkerVariable}={spec.MachineId}.{Guid.NewGuid():N}";
@@ -482,14 +489,16 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
         var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         MachineSandbox? sandbox = null;
+        int? exitCode = null;
         process.Exited += (_, _) =>
         {
-            if (sandbox is { Stopping: false })
-            {
-                LogExitedUnexpectedly(spec.MachineId, process.ExitCode, string.Join(Environment.NewLine, output.Snapshot().TakeLast(10)));
-            }
-
+            // Read here: the process object is disposed once the machine is cleaned up.
+            exitCode = process.ExitCode;
             exited.TrySetResult();
+            if (sandbox is { Ready: true, Stopping: false } running)
+            {
+                ReportUnexpectedExit(running, exitCode);
+            }
         };
         void OnLine(object sender, DataReceivedEventArgs e)
         {
@@ -539,10 +548,18 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
 
         if (failure is not null)
         {
+            var exitedByItself = exited.Task.IsCompleted;
             // Terminate also drains the output, so the message below has sshd's last words.
             await TerminateAsync(sandbox).ConfigureAwait(false);
             throw new InvalidOperationException(
-                $"Machine {spec.MachineId}: {failure} ({start.FileName}). Output:{Environment.NewLine}{string.Join(Environment.NewLine, output.Snapshot())}");
+                StartFailureMessage(spec.MachineId, failure, start.FileName, exitedByItself ? exitCode : null, output.Snapshot()));
+        }
+
+        sandbox.Ready = true;
+        if (exited.Task.IsCompleted && !sandbox.Stopping)
+        {
+            // Died between the readiness probe and now; the Exited handler saw it not yet ready.
+            ReportUnexpectedExit(sandbox, exitCode);
         }
 
         LogStarted(spec.MachineId, spec.Address, _options.SshPort, identity.ProcessId, isolated);
@@ -679,189 +696,6 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
     }
 
     [SupportedOSPlatform("linux")]
-    private void PrepareDirectories(MachineLayout layout, IReadOnlyList<ResolvedMount> mounts, bool isolated)
-    {
-        CreateDirectory(layout.Directory, Mode0755, enforce: true);
-        // StrictModes inspects every directory up to "/", which inside the sandbox is this one.
-        CreateDirectory(layout.Root, Mode0755, enforce: true);
-        CreateDirectory(layout.Ssh, Mode0755, enforce: true);
-        CreateDirectory(Path.Combine(layout.Root, "root"), Mode0700, enforce: false);
-        CreateDirectory(Path.Combine(layout.Root, "tmp"), Mode1777, enforce: false);
-        CreateDirectory(Path.Combine(layout.Root, "run"), Mode0755, enforce: false);
-        // sshd refuses a privilege-separation directory that others can write to.
-        CreateDirectory(Path.Combine(layout.Root, "run", "sshd"), Mode0755, enforce: true);
-        CreateDirectory(Path.Combine(layout.Root, "var"), Mode0755, enforce: false);
-        CreateDirectory(Path.Combine(layout.Root, "var", "log"), Mode0755, enforce: false);
-        var lastlog = Path.Combine(layout.Root, "var", "log", "lastlog");
-        if (!Exists(lastlog))
-        {
-            // sshd records terminal logins there and prints a complaint into the terminal when it is missing.
-            File.WriteAllBytes(lastlog, []);
-        }
-
-        foreach (var mount in mounts)
-        {
-            Directory.CreateDirectory(mount.HostDirectory);
-        }
-
-        if (isolated)
-        {
-            foreach (var alias in Bubblewrap.UsrAliases)
-            {
-                // Made here rather than with bwrap --symlink, which fails once the link exists.
-                if (new DirectoryInfo("/" + alias).LinkTarget is { } target && !Exists(Path.Combine(layout.Root, alias)))
-                {
-                    File.CreateSymbolicLink(Path.Combine(layout.Root, alias), target);
-                }
-            }
-
-            CopyIfMissing("/etc/ssh/moduli", Path.Combine(layout.Ssh, "moduli"));
-            CopyIfMissing("/etc/ssh/ssh_config", Path.Combine(layout.Ssh, "ssh_config"));
-        }
-        else
-        {
-            foreach (var mount in mounts)
-            {
-                LinkVolume(layout, mount);
-            }
-        }
-    }
-
-    /// <summary>Without bubblewrap a volume can only be a symbolic link at its guest path inside the root.</summary>
-    [SupportedOSPlatform("linux")]
-    private void LinkVolume(MachineLayout layout, ResolvedMount mount)
-    {
-        var parent = EnsureGuestDirectory(layout.Root, GuestPaths.RelativeTo(mount.GuestPath, "/").Split('/')[..^1], mount.GuestPath);
-        var link = Path.Combine(parent, Path.GetFileName(mount.GuestPath));
-        var existing = new DirectoryInfo(link);
-        if (existing.LinkTarget is not null)
-        {
-            File.Delete(link);
-        }
-        else if (existing.Exists)
-        {
-            if (existing.EnumerateFileSystemInfos().Any())
-            {
-                LogVolumeNotLinked(layout.MachineId, mount.HostDirectory, mount.GuestPath);
-                return;
-            }
-
-            existing.Delete();
-        }
-        else if (File.Exists(link))
-        {
-            LogVolumeNotLinked(layout.MachineId, mount.HostDirectory, mount.GuestPath);
-            return;
-        }
-
-        Directory.CreateSymbolicLink(link, mount.HostDirectory);
-    }
-
-    [SupportedOSPlatform("linux")]
-    private static async Task<string> EnsureHostKeyAsync(MachineLayout layout, HostSetup setup, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(layout.HostKey) || !File.Exists(layout.HostPublicKey))
-        {
-            // A half-made pair (crash during ssh-keygen) is replaced; ssh-keygen would prompt otherwise.
-            File.Delete(layout.HostKey);
-            File.Delete(layout.HostPublicKey);
-            var (exitCode, output) = await HostTool.RunAsync(
-                setup.Keygen, ["-q", "-t", "ed25519", "-N", "", "-C", $"root@{layout.MachineId}", "-f", layout.HostKey], _toolTimeout, cancellationToken).ConfigureAwait(false);
-            if (exitCode != 0)
-            {
-                throw new InvalidOperationException($"Machine {layout.MachineId}: ssh-keygen failed with exit code {exitCode}: {output}");
-            }
-        }
-
-        return (await File.ReadAllTextAsync(layout.HostPublicKey, cancellationToken).ConfigureAwait(false)).Trim();
-    }
-
-    [SupportedOSPlatform("linux")]
-    private async Task WriteFilesAsync(SandboxSpec spec, MachineLayout layout, IReadOnlyList<ResolvedMount> mounts, bool isolated, CancellationToken cancellationToken)
-    {
-        foreach (var file in spec.Files)
-        {
-            var guestPath = GuestPaths.Normalize(file.GuestPath, nameof(spec));
-            // A file inside a volume goes to the volume: in the sandbox the volume hides the root's copy.
-            var mount = mounts.Where(mount => GuestPaths.IsAtOrBelow(guestPath, mount.GuestPath)).MaxBy(mount => mount.GuestPath.Length);
-            var (baseDirectory, relative) = mount is null
-                ? (layout.Root, GuestPaths.RelativeTo(guestPath, "/"))
-                : (mount.HostDirectory, GuestPaths.RelativeTo(guestPath, mount.GuestPath));
-            if (relative.Length == 0)
-            {
-                throw new ArgumentException($"Machine {spec.MachineId}: file {guestPath} is a volume's mount point.", nameof(spec));
-            }
-
-            if (isolated && mount is null && Bubblewrap.ReservedGuestPaths.Append(Bubblewrap.GuestSshDirectory).FirstOrDefault(reserved => GuestPaths.IsAtOrBelow(guestPath, reserved)) is { } hidden)
-            {
-                LogFileHidden(spec.MachineId, guestPath, hidden);
-            }
-
-            var segments = relative.Split('/');
-            var directory = EnsureGuestDirectory(baseDirectory, segments[..^1], guestPath);
-            var target = Path.Combine(directory, segments[^1]);
-            if (new FileInfo(target).LinkTarget is not null)
-            {
-                // Replace the link itself; writing through it could land anywhere on the host.
-                File.Delete(target);
-            }
-            else if (Directory.Exists(target))
-            {
-                throw new InvalidOperationException($"Machine {spec.MachineId}: cannot write file {guestPath}: a directory is in the way.");
-            }
-
-            var mode = file.Mode is { } explicitMode
-                ? (UnixFileMode)explicitMode
-                : Path.GetFileName(directory) == ".ssh" ? Mode0600 : Mode0644;
-            // Written beside the target and renamed over it: a machine reading the file never sees half of it.
-            var temporary = Path.Combine(directory, $".{segments[^1]}.{Guid.NewGuid():N}.tmp");
-            await File.WriteAllBytesAsync(temporary, file.Content, cancellationToken).ConfigureAwait(false);
-            File.SetUnixFileMode(temporary, mode);
-            File.Move(temporary, target, overwrite: true);
-        }
-    }
-
-    /// <summary>
-    /// Creates <paramref name="segments"/> below <paramref name="baseDirectory"/>, refusing to
-    /// pass through a symbolic link: the machine may have planted one (e.g. <c>/root/.ssh -> /etc</c>
-    /// inside; the host would resolve it to its own /etc).
-    /// </summary>
-    [SupportedOSPlatform("linux")]
-    private static string EnsureGuestDirectory(string baseDirectory, IEnumerable<string> segments, string guestPath)
-    {
-        var current = baseDirectory;
-        foreach (var segment in segments)
-        {
-            current = Path.Combine(current, segment);
-            var info = new DirectoryInfo(current);
-            if (info.LinkTarget is not null)
-            {
-                throw new InvalidOperationException($"Refusing to write {guestPath}: {current} is a symbolic link.");
-            }
-
-            if (info.Exists)
-            {
-                if (segment == ".ssh")
-                {
-                    // StrictModes rejects keys in a directory others can write to.
-                    File.SetUnixFileMode(current, Mode0700);
-                }
-
-                continue;
-            }
-
-            if (File.Exists(current))
-            {
-                throw new InvalidOperationException($"Refusing to write {guestPath}: {current} is a file.");
-            }
-
-            CreateDirectory(current, segment == ".ssh" ? Mode0700 : Mode0755, enforce: true);
-        }
-
-        return current;
-    }
-
-    [SupportedOSPlatform("linux")]
     private string BuildConfig(SandboxSpec spec, MachineLayout layout, HostSetup setup, string? marker)
     {
         var environment = spec.Environment.OrderBy(variable => variable.Key, StringComparer.Ordinal).ToList();
@@ -903,43 +737,6 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
             SftpSubsystem: setup.SftpServer ?? "internal-sftp",
             [.. ours, .. environment.Where(variable => !ours.Any(own => own.Key == variable.Key))],
             setup.DisablePerSourcePenalties));
-    }
-
-    [SupportedOSPlatform("linux")]
-    private static void CreateDirectory(string path, UnixFileMode mode, bool enforce)
-    {
-        var existed = Directory.Exists(path);
-        Directory.CreateDirectory(path);
-        if (!existed || enforce)
-        {
-            // CreateDirectory's mode is filtered by the umask; the explicit chmod is not.
-            File.SetUnixFileMode(path, mode);
-        }
-    }
-
-    private static void CopyIfMissing(string source, string destination)
-    {
-        if (File.Exists(source) && !File.Exists(destination))
-        {
-            File.Copy(source, destination);
-        }
-    }
-
-    private static bool Exists(string path) => new FileInfo(path).LinkTarget is not null || Path.Exists(path);
-
-    [SupportedOSPlatform("linux")]
-    private static string? FindWritableByOthers(string path)
-    {
-        const UnixFileMode writableByOthers = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
-        for (var directory = new DirectoryInfo(path); directory is not null; directory = directory.Parent)
-        {
-            if (directory.Exists && directory.LinkTarget is null && (directory.UnixFileMode & writableByOthers) != 0)
-            {
-                return directory.FullName;
-            }
-        }
-
-        return null;
     }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
