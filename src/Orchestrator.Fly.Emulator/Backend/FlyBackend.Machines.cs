@@ -73,6 +73,7 @@ internal sealed partial class FlyBackend
                 Guest = guest,
                 State = MachineStates.Created,
                 VolumeId = volume?.Id,
+                NewVersion = true,
             };
             machine.Events.Add(NewEvent("launch", MachineStates.Created, "user"));
             if (volume is not null)
@@ -188,6 +189,9 @@ internal sealed partial class FlyBackend
             machine.Config = config;
             machine.Guest = guest;
             machine.LaunchPending = false;
+            // A new version: its first start rebuilds the root unless rootfs.persist is "always".
+            machine.NewVersion = true;
+            machine.AutomaticRestarts.Clear();
             if (request.LeaseTtl is > 0 and var ttl)
             {
                 machine.Lease = NewLease(machine, machine.Lease?.Owner ?? "", "", ttl);
@@ -223,6 +227,8 @@ internal sealed partial class FlyBackend
                 case MachineStates.Started or MachineStates.Starting:
                     return new StartResponse(previous, false, "");
                 case MachineStates.Stopped or MachineStates.Created or MachineStates.Suspended or MachineStates.Failed:
+                    // The restart policy counts its retries from the user's last start.
+                    machine.AutomaticRestarts.Clear();
                     var generation = Begin(machine, MachineStates.Starting, null);
                     Enqueue(machine, token => StartFlowAsync(machine, generation, token));
                     return new StartResponse(previous, false, "");
@@ -291,6 +297,7 @@ internal sealed partial class FlyBackend
                 return FlyErrors.UnableFromState("restart", machine.State);
             }
 
+            machine.AutomaticRestarts.Clear();
             var generation = Begin(machine, MachineStates.Restarting, NewEvent("restart", MachineStates.Restarting, "user"));
             Enqueue(machine, token => RestartFlowAsync(machine, generation, token));
             return null;
@@ -324,20 +331,13 @@ internal sealed partial class FlyBackend
 
     public FlyFailure? SignalMachine(string appName, string machineId, SignalRequest request, string? nonce)
     {
-        int number;
-        switch (request.Signal)
+        var parsed = ParseSignal(request.Signal, defaultSignal: null);
+        if (!parsed.IsSuccess)
         {
-            case { ValueKind: JsonValueKind.String } name when Signals.TryGetValue(name.GetString()!, out var known):
-                number = known;
-                break;
-            case { ValueKind: JsonValueKind.Number } value when value.TryGetInt32(out var n) && Signals.ContainsValue(n):
-                number = n;
-                break;
-            case null:
-                return FlyErrors.InvalidArgument("signal is required");
-            default:
-                return FlyErrors.InvalidArgument($"invalid signal {request.Signal.Value.GetRawText()}");
+            return parsed.Failure;
         }
+
+        var number = parsed.Value;
 
         lock (_sync)
         {
@@ -362,6 +362,17 @@ internal sealed partial class FlyBackend
             return null;
         }
     }
+
+    /// <summary>A signal as the API takes it: a name (<c>SIGTERM</c>) or, as fly-go's Kill sends it, a number.</summary>
+    public static Outcome<int> ParseSignal(JsonElement? signal, int? defaultSignal) =>
+        signal switch
+        {
+            { ValueKind: JsonValueKind.String } name when Signals.TryGetValue(name.GetString()!, out var known) => known,
+            { ValueKind: JsonValueKind.Number } value when value.TryGetInt32(out var n) && Signals.ContainsValue(n) => n,
+            null or { ValueKind: JsonValueKind.Null } when defaultSignal is { } fallback => fallback,
+            null or { ValueKind: JsonValueKind.Null } => FlyErrors.InvalidArgument("signal is required"),
+            _ => FlyErrors.InvalidArgument($"invalid signal {signal.Value.GetRawText()}"),
+        };
 
     public FlyFailure? DestroyMachine(string appName, string machineId, bool force, string? nonce)
     {
@@ -532,6 +543,19 @@ internal sealed partial class FlyBackend
         if (parsed.Restart?.Policy is { } policy && policy is not ("" or "no" or "always" or "on-failure" or "spot-price"))
         {
             return FlyErrors.InvalidArgument($"config.restart.policy \"{policy}\" is not one of no, always, on-failure, spot-price");
+        }
+
+        if (parsed.Restart?.MaxRetries is < 0)
+        {
+            return FlyErrors.InvalidArgument("config.restart.max_retries must not be negative");
+        }
+
+        foreach (var (field, persist) in (ReadOnlySpan<(string, string?)>)[("config.rootfs.persist", parsed.Rootfs?.Persist), ("config.guest.persist_rootfs", parsed.Guest?.PersistRootfs)])
+        {
+            if (persist is not (null or "" or "never" or "restart" or "always"))
+            {
+                return FlyErrors.InvalidArgument($"{field} \"{persist}\" is not one of never, restart, always");
+            }
         }
 
         var echoed = (JsonObject)config.DeepClone();
