@@ -21,14 +21,16 @@ internal static class EmulatorComposition
         services.AddSingleton<FlyBackend>();
         services.AddSingleton<RateLimiter>();
         services.AddSingleton(sp => new FaultInjection(sp.GetRequiredService<IOptions<FlyEmulatorOptions>>().Value.Seed));
+        services.AddSingleton<FlyRequestCounter>();
         services.AddSingleton<IMachineRuntime>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<FlyEmulatorOptions>>().Value;
+            var time = sp.GetRequiredService<TimeProvider>();
             var sandboxes = new MachineSandboxes(
                 FlyEmulatorSandboxOptions.For(options, sp.GetRequiredService<EmulatorPaths>().Sandboxes),
                 sp.GetRequiredService<ILogger<MachineSandboxes>>(),
-                sp.GetRequiredService<TimeProvider>());
-            return new SandboxMachineRuntime(sandboxes);
+                time);
+            return new SandboxMachineRuntime(sandboxes, time);
         });
         services.AddHostedService<EmulatorLifetime>();
         return services;
@@ -38,6 +40,7 @@ internal static class EmulatorComposition
     {
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseRouting();
+        app.UseMiddleware<RequestCountingMiddleware>();
         app.UseMiddleware<FlyAuthMiddleware>();
         app.UseMiddleware<FaultInjectionMiddleware>();
         app.UseMiddleware<RateLimitMiddleware>();

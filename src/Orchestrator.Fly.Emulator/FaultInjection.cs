@@ -56,6 +56,29 @@ public sealed record FaultRule
 public sealed record FaultRuleState(string Id, FaultRule Rule, int Fired);
 
 /// <summary>
+/// Makes machine starts fail inside the machine, not at the API: the start call (or create, update, restart,
+/// or an automatic restart) is accepted as usual, then the start of every machine whose name begins with
+/// <paramref name="MachineNamePrefix"/> fails, the machine goes to <c>failed</c>, and its newest event is
+/// an <c>exit</c> event whose <c>request.error</c> is <paramref name="Reason"/> and whose
+/// <c>request.exit_event.exit_code</c> is <see cref="ExitCode"/>, as Fly records a launch that failed.
+/// The machine's sandbox is not started. Install with <see cref="FaultInjection.AddStartFault"/>, or
+/// <c>POST /_emulator/start-faults</c> with <c>{"machine_name_prefix":"p-","reason":"...","exit_code":1,"times":1}</c>.
+/// </summary>
+/// <param name="MachineNamePrefix">Machines whose name starts with this (ordinal); empty for every machine.</param>
+/// <param name="Reason">The error the exit event carries, e.g. <c>failed to pull image: not found</c>.</param>
+public sealed record StartFault(string MachineNamePrefix, string Reason)
+{
+    /// <summary>The exit code the exit event carries; non-zero, as for a launch that failed.</summary>
+    public int ExitCode { get; init; } = 1;
+
+    /// <summary>Fail at most this many starts, then stay inert; null for no limit.</summary>
+    public int? Times { get; init; }
+}
+
+/// <summary>A start fault as installed, with how many starts it has failed.</summary>
+public sealed record StartFaultState(string Id, StartFault Fault, int Fired);
+
+/// <summary>
 /// The emulator's faults, changeable while it runs (from tests, or through <c>/_emulator/faults</c>).
 /// With a seed, the same sequence of calls meets the same faults on every run.
 /// </summary>
@@ -63,6 +86,7 @@ public sealed class FaultInjection
 {
     private readonly Lock _sync = new();
     private readonly List<ActiveFault> _faults = [];
+    private readonly List<ActiveStartFault> _startFaults = [];
     private readonly int? _seed;
     private int _added;
 
@@ -126,19 +150,83 @@ public sealed class FaultInjection
         }
     }
 
+    /// <summary>The installed <see cref="StartFault"/>s, in the order they are tried.</summary>
+    public IReadOnlyList<StartFaultState> StartFaults
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _startFaults.Select(f => new StartFaultState(f.Id, f.Fault, f.Fired)).ToList();
+            }
+        }
+    }
+
+    /// <summary>Installs <paramref name="fault"/> after the other start faults (the first matching one decides); returns its id.</summary>
+    /// <exception cref="ArgumentException">The reason is empty, the exit code is 0 or the limit is below 1.</exception>
+    public string AddStartFault(StartFault fault)
+    {
+        ArgumentNullException.ThrowIfNull(fault);
+        ArgumentNullException.ThrowIfNull(fault.MachineNamePrefix, nameof(fault));
+        if (string.IsNullOrWhiteSpace(fault.Reason))
+        {
+            throw new ArgumentException("A start fault needs the reason its exit event carries.", nameof(fault));
+        }
+
+        if (fault.ExitCode == 0)
+        {
+            throw new ArgumentException("A failed start exits with a non-zero code (got 0).", nameof(fault));
+        }
+
+        if (fault.Times is < 1)
+        {
+            throw new ArgumentException($"Times must be at least 1 when set (got {fault.Times}).", nameof(fault));
+        }
+
+        lock (_sync)
+        {
+            _added++;
+            var active = new ActiveStartFault($"fault-{_added}", fault);
+            _startFaults.Add(active);
+            return active.Id;
+        }
+    }
+
+    /// <summary>Removes the fault or start fault with this id.</summary>
     public bool Remove(string id)
     {
         lock (_sync)
         {
-            return _faults.RemoveAll(f => f.Id == id) > 0;
+            return _faults.RemoveAll(f => f.Id == id) + _startFaults.RemoveAll(f => f.Id == id) > 0;
         }
     }
 
+    /// <summary>Removes every fault and start fault.</summary>
     public void Clear()
     {
         lock (_sync)
         {
             _faults.Clear();
+            _startFaults.Clear();
+        }
+    }
+
+    /// <summary>The start fault that fails this start of <paramref name="machineName"/>, if one does (it counts as fired).</summary>
+    internal StartFault? DecideStart(string machineName)
+    {
+        lock (_sync)
+        {
+            foreach (var active in _startFaults)
+            {
+                if (machineName.StartsWith(active.Fault.MachineNamePrefix, StringComparison.Ordinal)
+                    && !(active.Fault.Times is { } times && active.Fired >= times))
+                {
+                    active.Fired++;
+                    return active.Fault;
+                }
+            }
+
+            return null;
         }
     }
 
@@ -179,6 +267,15 @@ public sealed class FaultInjection
         target == "*"
         || string.Equals(target, operation, StringComparison.OrdinalIgnoreCase)
         || (target.EndsWith('*') && operation.StartsWith(target[..^1], StringComparison.OrdinalIgnoreCase));
+
+    private sealed class ActiveStartFault(string id, StartFault fault)
+    {
+        public string Id { get; } = id;
+
+        public StartFault Fault { get; } = fault;
+
+        public int Fired { get; set; }
+    }
 
     private sealed class ActiveFault(string id, FaultRule rule, Random random)
     {

@@ -14,6 +14,9 @@ public sealed class FlyEmulator : IAsyncDisposable
     /// <summary>The token <see cref="ApiToken"/> reports when any token is accepted.</summary>
     public const string DefaultToken = "fly-emulator";
 
+    /// <summary>How long <see cref="KillMachineProcessAsync"/> waits for the killed process's exit to be recorded.</summary>
+    internal static readonly TimeSpan KillTimeout = TimeSpan.FromSeconds(30);
+
     private readonly WebApplication _app;
     private int _disposed;
 
@@ -23,6 +26,7 @@ public sealed class FlyEmulator : IAsyncDisposable
         BaseAddress = baseAddress;
         ApiToken = apiToken;
         FaultInjection = app.Services.GetRequiredService<FaultInjection>();
+        Requests = app.Services.GetRequiredService<FlyRequestCounter>();
         DataDirectory = app.Services.GetRequiredService<Backend.EmulatorPaths>().Root;
     }
 
@@ -31,10 +35,42 @@ public sealed class FlyEmulator : IAsyncDisposable
     /// <summary>A token the emulator accepts: <see cref="FlyEmulatorOptions.RequiredToken"/> when set.</summary>
     public string ApiToken { get; }
 
+    /// <summary>
+    /// Faults to inject: API-level ones (<see cref="FaultInjection.Add"/>: errors, latency, ambiguous
+    /// successes) and failing machine starts (<see cref="FaultInjection.AddStartFault"/>).
+    /// </summary>
     public FaultInjection FaultInjection { get; }
+
+    /// <summary>How many Fly API requests the emulator received, per operation id (e.g. <c>Requests.Count("Machines_show")</c>).</summary>
+    public FlyRequestCounter Requests { get; }
 
     /// <summary>Where machine roots and volumes live (<c>volumes/{id}</c>, <c>machines/{id}/root</c>).</summary>
     public string DataDirectory { get; }
+
+    /// <summary>
+    /// Ends a started machine's main process (its sshd) with <paramref name="signal"/>, as a crash would, and
+    /// returns once the emulator has recorded the exit: an <c>exit</c> event (<c>requested_stop</c> false) is the
+    /// machine's newest, and its restart policy has decided. <c>restart.policy</c> "always" restarts it;
+    /// "on-failure" (Fly's default) restarts it when the exit code is non-zero, up to <c>restart.max_retries</c>
+    /// (default 10) within 5 minutes, then lets it stop; "no" stops it. The machine's sshd exits with
+    /// 128 + <paramref name="signal"/> on SIGKILL (9), and with 0 on SIGTERM (15): a clean exit.
+    /// Wait for the resulting state with the Fly API's <c>/wait</c>.
+    /// </summary>
+    /// <param name="machineId">The Fly machine id.</param>
+    /// <param name="signal">The signal number, 1 to 64; 9 (SIGKILL) by default.</param>
+    /// <param name="cancellationToken">Ends the wait for the exit to be recorded.</param>
+    /// <exception cref="InvalidOperationException">The machine does not exist or is not started, or its process did not exit within 30 s.</exception>
+    public async Task KillMachineProcessAsync(string machineId, int signal = 9, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(machineId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(signal, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(signal, 64);
+        var backend = _app.Services.GetRequiredService<Backend.FlyBackend>();
+        if (await backend.KillMainProcessAsync(machineId, signal, KillTimeout, cancellationToken) is { } failure)
+        {
+            throw new InvalidOperationException(failure.Message);
+        }
+    }
 
     /// <summary>Starts the emulator on <see cref="FlyEmulatorOptions.Url"/>, or a free loopback port.</summary>
     /// <exception cref="OptionsValidationException">A setting is invalid; the message names each one.</exception>

@@ -14,6 +14,8 @@ public sealed class MachineSandbox
     private readonly OutputLog _output;
     private readonly TaskCompletionSource _exited;
     private volatile bool _stopping;
+    private volatile bool _ready;
+    private int _exitReported;
 
     internal MachineSandbox(
         MachineSandboxes owner,
@@ -50,10 +52,16 @@ public sealed class MachineSandbox
 
     public int SshPort { get; }
 
-    /// <summary>Host directory that is the machine's <c>/</c>; it survives stop and start, and goes with destroy.</summary>
+    /// <summary>
+    /// Host directory that is the machine's <c>/</c>. Recreated empty at every start unless
+    /// <see cref="SandboxSpec.KeepRoot"/>; volumes live elsewhere. Goes with destroy.
+    /// </summary>
     public string RootDirectory { get; }
 
-    /// <summary>The machine's ed25519 host key as a <c>.pub</c> line (<c>ssh-ed25519 BASE64 comment</c>); the same after every restart.</summary>
+    /// <summary>
+    /// The machine's ed25519 host key as a <c>.pub</c> line (<c>ssh-ed25519 BASE64 comment</c>): the public half of
+    /// the key injected at <c>/etc/ssh/ssh_host_ed25519_key</c>, else one generated at this start.
+    /// </summary>
     public string HostPublicKey { get; }
 
     /// <summary>True when bubblewrap isolates the machine; false when its sshd runs directly on the host.</summary>
@@ -71,6 +79,31 @@ public sealed class MachineSandbox
     /// <summary>The newest lines sshd (and bwrap) wrote, oldest first, for diagnostics.</summary>
     public IReadOnlyList<string> RecentOutput => _output.Snapshot();
 
+    /// <summary>
+    /// Host PID of the machine's main process, its sshd, while it runs: the process whose exit ends the
+    /// machine. Without bubblewrap it is <see cref="ProcessId"/>; with it, the sshd inside the namespace.
+    /// </summary>
+    public int? MainProcessId
+    {
+        get
+        {
+            if (!IsRunning)
+            {
+                return null;
+            }
+
+            if (!Isolated)
+            {
+                return Identity.ProcessId;
+            }
+
+            // bwrap forks the namespace's init, which forks the command: sshd is the init's first child.
+            var inits = ProcessTable.ChildrenOf(Identity);
+            var commands = inits.Count == 0 ? [] : ProcessTable.ChildrenOf(inits[0]);
+            return commands.Count == 0 ? null : commands[0].ProcessId;
+        }
+    }
+
     internal Process Process { get; }
 
     internal ProcessIdentity Identity { get; }
@@ -86,6 +119,25 @@ public sealed class MachineSandbox
         set => _stopping = value;
     }
 
+    /// <summary>Set once sshd accepts connections: an exit before that is a failed start, not a crash.</summary>
+    internal bool Ready
+    {
+        get => _ready;
+        set => _ready = value;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> (e.g. 9 for SIGKILL; on 15, SIGTERM, sshd exits with 0) to the machine's
+    /// main process, as a crash or an outside kill would end it. The exit is then reported through
+    /// <see cref="MachineSandboxes.MachineExited"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The machine does not run.</exception>
+    public Task SignalMainProcessAsync(int signal, CancellationToken cancellationToken = default) =>
+        _owner.SignalAsync(this, signal, cancellationToken);
+
     /// <summary>Stops this machine (see <see cref="MachineSandboxes.StopAsync(string, CancellationToken)"/>).</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _owner.StopAsync(this, cancellationToken);
+
+    /// <summary>True the first time only: an exit is reported once, whether it is noticed before or after readiness.</summary>
+    internal bool TryClaimExitReport() => Interlocked.Exchange(ref _exitReported, 1) == 0;
 }

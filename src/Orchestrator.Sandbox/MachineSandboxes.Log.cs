@@ -34,4 +34,10 @@ public sealed partial class MachineSandboxes
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Machine {MachineId}: volume {HostDirectory} is not linked at {GuestPath}, where something else already is")]
     private partial void LogVolumeNotLinked(string machineId, string hostDirectory, string guestPath);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Machine {MachineId}: sent signal {Signal} to its main process {ProcessId}")]
+    private partial void LogSignalled(string machineId, int signal, int processId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Machine {MachineId}: a MachineExited handler failed")]
+    private partial void LogExitHandlerFailed(string machineId, Exception exception);
 }

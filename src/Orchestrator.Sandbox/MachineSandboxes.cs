@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
@@ -16,6 +15,12 @@ namespace Orchestrator.Sandbox;
 /// </summary>
 public sealed partial class MachineSandboxes : IAsyncDisposable
 {
+    /// <summary>
+    /// Where a machine's sshd reads its Ed25519 host key, as in the machine image (<c>HOST_KEY_DIR</c> of
+    /// orchestrator-init). A <see cref="SandboxSpec.Files"/> entry here (and optionally at <c>.pub</c>) is the host key.
+    /// </summary>
+    public const string HostKeyGuestPath = "/etc/ssh/ssh_host_ed25519_key";
+
     internal const string DefaultSshdPath = "/usr/sbin/sshd";
     internal const string DefaultKeygenPath = "/usr/bin/ssh-keygen";
     internal const string DefaultBubblewrapPath = "/usr/bin/bwrap";
@@ -77,8 +82,9 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the machine: creates (or, on restart, reuses) its root directory, writes
-    /// <see cref="SandboxSpec.Files"/> into it, and starts its sshd at
+    /// Starts the machine: recreates its root directory empty (unless <see cref="SandboxSpec.KeepRoot"/>),
+    /// writes <see cref="SandboxSpec.Files"/> into it, sets up its host key (see <see cref="HostKeyGuestPath"/>)
+    /// and starts its sshd at
     /// <see cref="SandboxSpec.Address"/>:<see cref="MachineSandboxOptions.SshPort"/>. Returns once
     /// the port accepts TCP connections. A machine that is already running is stopped first, so
     /// that the new spec takes effect.
@@ -287,149 +293,11 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
     }
 
     [SupportedOSPlatform("linux")]
-    private async Task<HostSetup> SetUpAsync(CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _setup) is { } ready)
-        {
-            return ready;
-        }
-
-        await _initializeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_setup is { } raced)
-            {
-                return raced;
-            }
-
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            var setup = await DiscoverHostAsync(cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _setup, setup);
-            return setup;
-        }
-        finally
-        {
-            _initializeLock.Release();
-        }
-    }
-
-    [SupportedOSPlatform("linux")]
-    private async Task<HostSetup> DiscoverHostAsync(CancellationToken cancellationToken)
-    {
-        if (HostPrerequisites.Find(_options).Where(item => item.Required).ToList() is { Count: > 0 } missing)
-        {
-            throw new InvalidOperationException(HostPrerequisites.Describe(missing));
-        }
-
-        var sshd = _options.SshdPath is { } configured ? Path.GetFullPath(configured) : HostTool.Find("sshd", DefaultSshdPath)!;
-        var keygen = HostTool.Find("ssh-keygen", DefaultKeygenPath)!;
-        var isRoot = Environment.IsPrivilegedProcess;
-        if (!isRoot)
-        {
-            LogNotRoot(Environment.UserName);
-        }
-
-        var (_, version) = await HostTool.RunAsync(sshd, ["-V"], _toolTimeout, cancellationToken).ConfigureAwait(false);
-        var match = OpenSshVersion().Match(version);
-        var disablePenalties = match.Success
-            && new Version(int.Parse(match.Groups["major"].ValueSpan, CultureInfo.InvariantCulture), int.Parse(match.Groups["minor"].ValueSpan, CultureInfo.InvariantCulture)) >= new Version(9, 8);
-        var sftpServer = HostTool.Find("sftp-server", "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server");
-
-        Directory.CreateDirectory(Path.Combine(_dataDirectory, MachineLayout.MachinesDirectoryName), Mode0755);
-        var self = ProcessIdentity.Current();
-        await ReapLeftoversAsync(self, cancellationToken).ConfigureAwait(false);
-
-        var spawner = new ProcessSpawner();
-        try
-        {
-            var bubblewrap = await ChooseBubblewrapAsync(isRoot, spawner, cancellationToken).ConfigureAwait(false);
-            if (bubblewrap is null && isRoot)
-            {
-                // Privilege separation chroots into /run/sshd; without systemd nobody else creates it.
-                // (With bubblewrap each machine root has its own.)
-                Directory.CreateDirectory("/run/sshd", Mode0755);
-            }
-
-            return new HostSetup(sshd, keygen, bubblewrap, isRoot, disablePenalties, sftpServer, self, spawner);
-        }
-        catch
-        {
-            spawner.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>The bwrap path when machines are to be isolated, else null (after saying why, once).</summary>
-    [SupportedOSPlatform("linux")]
-    private async Task<string?> ChooseBubblewrapAsync(bool isRoot, ProcessSpawner spawner, CancellationToken cancellationToken)
-    {
-        if (_options.UseBubblewrap == false)
-        {
-            LogNotIsolated("MachineSandboxOptions.UseBubblewrap is false");
-            return null;
-        }
-
-        var bubblewrap = HostTool.Find("bwrap", DefaultBubblewrapPath);
-        string? failure;
-        if (bubblewrap is null)
-        {
-            failure = $"bubblewrap (bwrap) is not installed; {InstallBubblewrap}";
-        }
-        else if (HostTool.Find("true", "/usr/bin/true", "/bin/true") is not { } truePath)
-        {
-            failure = "no `true` executable to try bubblewrap with";
-        }
-        else
-        {
-            var (exitCode, output) = await HostTool.RunAsync(bubblewrap, Bubblewrap.TrialArguments(isRoot, truePath), _toolTimeout, cancellationToken, spawner).ConfigureAwait(false);
-            failure = exitCode == 0 ? null : $"a trial bubblewrap sandbox failed with exit code {exitCode}: {output.Trim()}";
-        }
-
-        if (failure is null)
-        {
-            return bubblewrap;
-        }
-
-        if (_options.UseBubblewrap == true)
-        {
-            throw new InvalidOperationException($"MachineSandboxOptions.UseBubblewrap is true, but {failure}.");
-        }
-
-        LogNotIsolated(failure);
-        return null;
-    }
-
-    /// <summary>
-    /// Ends what a crashed emulator left running: only processes recorded in a machine's
-    /// sandbox.identity whose owner is gone, and only while each PID still names the recorded
-    /// process (same start time). bwrap's --die-with-parent covers most crashes already.
-    /// </summary>
-    private async Task ReapLeftoversAsync(ProcessIdentity self, CancellationToken cancellationToken)
-    {
-        foreach (var directory in Directory.EnumerateDirectories(Path.Combine(_dataDirectory, MachineLayout.MachinesDirectoryName)))
-        {
-            var recordPath = Path.Combine(directory, MachineLayout.RecordFileName);
-            if (SandboxRecord.TryRead(recordPath) is not { } record || record.Owner == self || record.Owner.IsRunning())
-            {
-                continue;
-            }
-
-            var count = await KillAsync(record.Process is { } process ? [process] : [], record.Marker, cancellationToken).ConfigureAwait(false);
-            if (count > 0)
-            {
-                LogReaped(count, Path.GetFileName(directory), record.Owner.ProcessId);
-            }
-
-            File.Delete(recordPath);
-        }
-    }
-
-    [SupportedOSPlatform("linux")]
     private async Task<MachineSandbox> LaunchAsync(SandboxSpec spec, IReadOnlyList<ResolvedMount> mounts, HostSetup setup, CancellationToken cancellationToken)
     {
         var layout = new MachineLayout(_dataDirectory, spec.MachineId);
         var isolated = setup.Bubblewrap is not null;
-        PrepareDirectories(layout, mounts, isolated);
+        PrepareDirectories(layout, mounts, isolated, spec.KeepRoot);
         if (!isolated && FindWritableByOthers(layout.Root) is { } offender)
         {
             // Otherwise every login fails later with a bare "Permission denied (publickey)".
@@ -439,7 +307,7 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
 
         // Written before any process exists, so a reaper never sees a machine without an owner.
         new SandboxRecord(setup.Self, null, null).Write(layout.Record);
-        var hostPublicKey = await EnsureHostKeyAsync(layout, setup, cancellationToken).ConfigureAwait(false);
+        var hostPublicKey = await EnsureHostKeyAsync(spec, layout, setup, cancellationToken).ConfigureAwait(false);
         await WriteFilesAsync(spec, layout, mounts, isolated, cancellationToken).ConfigureAwait(false);
 
         var marker = isolated ? null : $"{MarkerVariable}={spec.MachineId}.{Guid.NewGuid():N}";
@@ -482,14 +350,16 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
         var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         MachineSandbox? sandbox = null;
+        int? exitCode = null;
         process.Exited += (_, _) =>
         {
-            if (sandbox is { Stopping: false })
-            {
-                LogExitedUnexpectedly(spec.MachineId, process.ExitCode, string.Join(Environment.NewLine, output.Snapshot().TakeLast(10)));
-            }
-
+            // Read here: the process object is disposed once the machine is cleaned up.
+            exitCode = process.ExitCode;
             exited.TrySetResult();
+            if (sandbox is { Ready: true, Stopping: false } running)
+            {
+                ReportUnexpectedExit(running, exitCode);
+            }
         };
         void OnLine(object sender, DataReceivedEventArgs e)
         {
@@ -539,10 +409,18 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
 
         if (failure is not null)
         {
+            var exitedByItself = exited.Task.IsCompleted;
             // Terminate also drains the output, so the message below has sshd's last words.
             await TerminateAsync(sandbox).ConfigureAwait(false);
             throw new InvalidOperationException(
-                $"Machine {spec.MachineId}: {failure} ({start.FileName}). Output:{Environment.NewLine}{string.Join(Environment.NewLine, output.Snapshot())}");
+                StartFailureMessage(spec.MachineId, failure, start.FileName, exitedByItself ? exitCode : null, output.Snapshot()));
+        }
+
+        sandbox.Ready = true;
+        if (exited.Task.IsCompleted && !sandbox.Stopping)
+        {
+            // Died between the readiness probe and now; the Exited handler saw it not yet ready.
+            ReportUnexpectedExit(sandbox, exitCode);
         }
 
         LogStarted(spec.MachineId, spec.Address, _options.SshPort, identity.ProcessId, isolated);
@@ -579,286 +457,6 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
         {
             return $"sshd did not accept connections on {address}:{_options.SshPort} within {_options.StartTimeout.TotalSeconds:0.#} s";
         }
-    }
-
-    /// <summary>Kills every process of the machine and waits until none is left, then reaps our child.</summary>
-    private async Task TerminateAsync(MachineSandbox sandbox)
-    {
-        sandbox.Stopping = true;
-        if (sandbox.Isolated)
-        {
-            // bwrap exits by itself once its namespace's init is gone, reaping that init on the
-            // way; killed first, it would leave the init a zombie for the host's PID 1.
-            foreach (var process in ProcessTable.FindMachineProcesses([sandbox.Identity], marker: null).Where(process => process != sandbox.Identity))
-            {
-                ProcessTable.Kill(process);
-            }
-
-            try
-            {
-                await sandbox.Exited.WaitAsync(_monitorGrace, _time).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Killed with the rest below.
-            }
-        }
-
-        await KillAsync([sandbox.Identity], sandbox.Marker, CancellationToken.None).ConfigureAwait(false);
-        using (var reap = new CancellationTokenSource(_stopTimeout, _time))
-        {
-            // The Exited event follows the kernel's exit notice by a moment; IsRunning keys on it.
-            try
-            {
-                await sandbox.Exited.WaitAsync(reap.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // The process is gone per /proc; only the event is late.
-            }
-        }
-
-        using (var drain = new CancellationTokenSource(_drainTimeout, _time))
-        {
-            // Also waits for the end of the output, so the last lines (why it died) are in.
-            try
-            {
-                await sandbox.Process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Something of the machine still holds the pipe; what arrived will do.
-            }
-        }
-
-        if (File.Exists(sandbox.Layout.Record))
-        {
-            // Nothing left to reap: a later manager must not even look at these PIDs.
-            File.Delete(sandbox.Layout.Record);
-        }
-
-        sandbox.Process.Dispose();
-        LogStopped(sandbox.MachineId);
-    }
-
-    /// <summary>
-    /// SIGKILLs the machine's processes until none is left. With bubblewrap, killing the
-    /// namespace's init ends the rest in the kernel; without it, the tree walk plus the
-    /// environment marker find sessions and their detached children.
-    /// </summary>
-    /// <returns>How many distinct processes were killed.</returns>
-    private async Task<int> KillAsync(IReadOnlyCollection<ProcessIdentity> roots, string? marker, CancellationToken cancellationToken)
-    {
-        var started = _time.GetTimestamp();
-        var known = new HashSet<ProcessIdentity>(roots);
-        var killed = new HashSet<ProcessIdentity>();
-        while (true)
-        {
-            // Every process seen so far is a root of the next walk, so a child forked just
-            // before its parent died is still found.
-            var alive = ProcessTable.FindMachineProcesses(known, marker);
-            if (alive.Count == 0)
-            {
-                return killed.Count;
-            }
-
-            foreach (var process in alive)
-            {
-                known.Add(process);
-                killed.Add(process);
-                ProcessTable.Kill(process);
-            }
-
-            if (_time.GetElapsedTime(started) > _stopTimeout)
-            {
-                throw new TimeoutException($"These processes survived SIGKILL for {_stopTimeout.TotalSeconds:0} s: {string.Join(", ", alive.Select(process => process.ProcessId))}.");
-            }
-
-            await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    [SupportedOSPlatform("linux")]
-    private void PrepareDirectories(MachineLayout layout, IReadOnlyList<ResolvedMount> mounts, bool isolated)
-    {
-        CreateDirectory(layout.Directory, Mode0755, enforce: true);
-        // StrictModes inspects every directory up to "/", which inside the sandbox is this one.
-        CreateDirectory(layout.Root, Mode0755, enforce: true);
-        CreateDirectory(layout.Ssh, Mode0755, enforce: true);
-        CreateDirectory(Path.Combine(layout.Root, "root"), Mode0700, enforce: false);
-        CreateDirectory(Path.Combine(layout.Root, "tmp"), Mode1777, enforce: false);
-        CreateDirectory(Path.Combine(layout.Root, "run"), Mode0755, enforce: false);
-        // sshd refuses a privilege-separation directory that others can write to.
-        CreateDirectory(Path.Combine(layout.Root, "run", "sshd"), Mode0755, enforce: true);
-        CreateDirectory(Path.Combine(layout.Root, "var"), Mode0755, enforce: false);
-        CreateDirectory(Path.Combine(layout.Root, "var", "log"), Mode0755, enforce: false);
-        var lastlog = Path.Combine(layout.Root, "var", "log", "lastlog");
-        if (!Exists(lastlog))
-        {
-            // sshd records terminal logins there and prints a complaint into the terminal when it is missing.
-            File.WriteAllBytes(lastlog, []);
-        }
-
-        foreach (var mount in mounts)
-        {
-            Directory.CreateDirectory(mount.HostDirectory);
-        }
-
-        if (isolated)
-        {
-            foreach (var alias in Bubblewrap.UsrAliases)
-            {
-                // Made here rather than with bwrap --symlink, which fails once the link exists.
-                if (new DirectoryInfo("/" + alias).LinkTarget is { } target && !Exists(Path.Combine(layout.Root, alias)))
-                {
-                    File.CreateSymbolicLink(Path.Combine(layout.Root, alias), target);
-                }
-            }
-
-            CopyIfMissing("/etc/ssh/moduli", Path.Combine(layout.Ssh, "moduli"));
-            CopyIfMissing("/etc/ssh/ssh_config", Path.Combine(layout.Ssh, "ssh_config"));
-        }
-        else
-        {
-            foreach (var mount in mounts)
-            {
-                LinkVolume(layout, mount);
-            }
-        }
-    }
-
-    /// <summary>Without bubblewrap a volume can only be a symbolic link at its guest path inside the root.</summary>
-    [SupportedOSPlatform("linux")]
-    private void LinkVolume(MachineLayout layout, ResolvedMount mount)
-    {
-        var parent = EnsureGuestDirectory(layout.Root, GuestPaths.RelativeTo(mount.GuestPath, "/").Split('/')[..^1], mount.GuestPath);
-        var link = Path.Combine(parent, Path.GetFileName(mount.GuestPath));
-        var existing = new DirectoryInfo(link);
-        if (existing.LinkTarget is not null)
-        {
-            File.Delete(link);
-        }
-        else if (existing.Exists)
-        {
-            if (existing.EnumerateFileSystemInfos().Any())
-            {
-                LogVolumeNotLinked(layout.MachineId, mount.HostDirectory, mount.GuestPath);
-                return;
-            }
-
-            existing.Delete();
-        }
-        else if (File.Exists(link))
-        {
-            LogVolumeNotLinked(layout.MachineId, mount.HostDirectory, mount.GuestPath);
-            return;
-        }
-
-        Directory.CreateSymbolicLink(link, mount.HostDirectory);
-    }
-
-    [SupportedOSPlatform("linux")]
-    private static async Task<string> EnsureHostKeyAsync(MachineLayout layout, HostSetup setup, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(layout.HostKey) || !File.Exists(layout.HostPublicKey))
-        {
-            // A half-made pair (crash during ssh-keygen) is replaced; ssh-keygen would prompt otherwise.
-            File.Delete(layout.HostKey);
-            File.Delete(layout.HostPublicKey);
-            var (exitCode, output) = await HostTool.RunAsync(
-                setup.Keygen, ["-q", "-t", "ed25519", "-N", "", "-C", $"root@{layout.MachineId}", "-f", layout.HostKey], _toolTimeout, cancellationToken).ConfigureAwait(false);
-            if (exitCode != 0)
-            {
-                throw new InvalidOperationException($"Machine {layout.MachineId}: ssh-keygen failed with exit code {exitCode}: {output}");
-            }
-        }
-
-        return (await File.ReadAllTextAsync(layout.HostPublicKey, cancellationToken).ConfigureAwait(false)).Trim();
-    }
-
-    [SupportedOSPlatform("linux")]
-    private async Task WriteFilesAsync(SandboxSpec spec, MachineLayout layout, IReadOnlyList<ResolvedMount> mounts, bool isolated, CancellationToken cancellationToken)
-    {
-        foreach (var file in spec.Files)
-        {
-            var guestPath = GuestPaths.Normalize(file.GuestPath, nameof(spec));
-            // A file inside a volume goes to the volume: in the sandbox the volume hides the root's copy.
-            var mount = mounts.Where(mount => GuestPaths.IsAtOrBelow(guestPath, mount.GuestPath)).MaxBy(mount => mount.GuestPath.Length);
-            var (baseDirectory, relative) = mount is null
-                ? (layout.Root, GuestPaths.RelativeTo(guestPath, "/"))
-                : (mount.HostDirectory, GuestPaths.RelativeTo(guestPath, mount.GuestPath));
-            if (relative.Length == 0)
-            {
-                throw new ArgumentException($"Machine {spec.MachineId}: file {guestPath} is a volume's mount point.", nameof(spec));
-            }
-
-            if (isolated && mount is null && Bubblewrap.ReservedGuestPaths.Append(Bubblewrap.GuestSshDirectory).FirstOrDefault(reserved => GuestPaths.IsAtOrBelow(guestPath, reserved)) is { } hidden)
-            {
-                LogFileHidden(spec.MachineId, guestPath, hidden);
-            }
-
-            var segments = relative.Split('/');
-            var directory = EnsureGuestDirectory(baseDirectory, segments[..^1], guestPath);
-            var target = Path.Combine(directory, segments[^1]);
-            if (new FileInfo(target).LinkTarget is not null)
-            {
-                // Replace the link itself; writing through it could land anywhere on the host.
-                File.Delete(target);
-            }
-            else if (Directory.Exists(target))
-            {
-                throw new InvalidOperationException($"Machine {spec.MachineId}: cannot write file {guestPath}: a directory is in the way.");
-            }
-
-            var mode = file.Mode is { } explicitMode
-                ? (UnixFileMode)explicitMode
-                : Path.GetFileName(directory) == ".ssh" ? Mode0600 : Mode0644;
-            // Written beside the target and renamed over it: a machine reading the file never sees half of it.
-            var temporary = Path.Combine(directory, $".{segments[^1]}.{Guid.NewGuid():N}.tmp");
-            await File.WriteAllBytesAsync(temporary, file.Content, cancellationToken).ConfigureAwait(false);
-            File.SetUnixFileMode(temporary, mode);
-            File.Move(temporary, target, overwrite: true);
-        }
-    }
-
-    /// <summary>
-    /// Creates <paramref name="segments"/> below <paramref name="baseDirectory"/>, refusing to
-    /// pass through a symbolic link: the machine may have planted one (e.g. <c>/root/.ssh -> /etc</c>
-    /// inside; the host would resolve it to its own /etc).
-    /// </summary>
-    [SupportedOSPlatform("linux")]
-    private static string EnsureGuestDirectory(string baseDirectory, IEnumerable<string> segments, string guestPath)
-    {
-        var current = baseDirectory;
-        foreach (var segment in segments)
-        {
-            current = Path.Combine(current, segment);
-            var info = new DirectoryInfo(current);
-            if (info.LinkTarget is not null)
-            {
-                throw new InvalidOperationException($"Refusing to write {guestPath}: {current} is a symbolic link.");
-            }
-
-            if (info.Exists)
-            {
-                if (segment == ".ssh")
-                {
-                    // StrictModes rejects keys in a directory others can write to.
-                    File.SetUnixFileMode(current, Mode0700);
-                }
-
-                continue;
-            }
-
-            if (File.Exists(current))
-            {
-                throw new InvalidOperationException($"Refusing to write {guestPath}: {current} is a file.");
-            }
-
-            CreateDirectory(current, segment == ".ssh" ? Mode0700 : Mode0755, enforce: true);
-        }
-
-        return current;
     }
 
     [SupportedOSPlatform("linux")]
@@ -903,43 +501,6 @@ public sealed partial class MachineSandboxes : IAsyncDisposable
             SftpSubsystem: setup.SftpServer ?? "internal-sftp",
             [.. ours, .. environment.Where(variable => !ours.Any(own => own.Key == variable.Key))],
             setup.DisablePerSourcePenalties));
-    }
-
-    [SupportedOSPlatform("linux")]
-    private static void CreateDirectory(string path, UnixFileMode mode, bool enforce)
-    {
-        var existed = Directory.Exists(path);
-        Directory.CreateDirectory(path);
-        if (!existed || enforce)
-        {
-            // CreateDirectory's mode is filtered by the umask; the explicit chmod is not.
-            File.SetUnixFileMode(path, mode);
-        }
-    }
-
-    private static void CopyIfMissing(string source, string destination)
-    {
-        if (File.Exists(source) && !File.Exists(destination))
-        {
-            File.Copy(source, destination);
-        }
-    }
-
-    private static bool Exists(string path) => new FileInfo(path).LinkTarget is not null || Path.Exists(path);
-
-    [SupportedOSPlatform("linux")]
-    private static string? FindWritableByOthers(string path)
-    {
-        const UnixFileMode writableByOthers = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
-        for (var directory = new DirectoryInfo(path); directory is not null; directory = directory.Parent)
-        {
-            if (directory.Exists && directory.LinkTarget is null && (directory.UnixFileMode & writableByOthers) != 0)
-            {
-                return directory.FullName;
-            }
-        }
-
-        return null;
     }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]

@@ -102,6 +102,21 @@ internal static class ProcessTable
         return [.. found.Values];
     }
 
+    /// <summary>The live children of <paramref name="parent"/> (if that very process still runs), oldest first.</summary>
+    public static IReadOnlyList<ProcessIdentity> ChildrenOf(ProcessIdentity parent)
+    {
+        if (!parent.IsRunning())
+        {
+            return [];
+        }
+
+        return [.. Snapshot()
+            .Where(entry => entry.Value.ParentId == parent.ProcessId && entry.Value.IsAlive && entry.Value.StartTime >= parent.StartTime)
+            .OrderBy(entry => entry.Value.StartTime)
+            .ThenBy(entry => entry.Key)
+            .Select(entry => new ProcessIdentity(entry.Key, entry.Value.StartTime))];
+    }
+
     /// <summary>Every process below <paramref name="processId"/> (zombies included), children first.</summary>
     public static IReadOnlyList<ProcessIdentity> DescendantsOf(int processId)
     {

@@ -109,4 +109,45 @@ public sealed class DirectSandboxTests(SandboxFixture fixture) : IClassFixture<S
         Assert.False(Directory.Exists(machine.RootDirectory));
         Assert.Equal("kept\n", await File.ReadAllTextAsync(Path.Combine(volume, "x"), Timeout));
     }
+
+    [Fact]
+    public async Task TheRootIsRebuiltAtEveryStartAndTheVolumeLinkedAgain()
+    {
+        var volume = fixture.NewVolume();
+        var spec = fixture.Spec(SandboxFixture.NewMachineId(), mounts: [new SandboxMount(volume, "/data")]);
+        var machine = await _sandboxes.StartAsync(spec, Timeout);
+        var write = await fixture.RunAsync(machine, "echo gone > note && echo kept > ../data/x", Timeout);
+        await machine.StopAsync(Timeout);
+
+        var restarted = await _sandboxes.StartAsync(spec, Timeout);
+        var read = await fixture.RunAsync(restarted, "ls note 2>&1; cat ../data/x", Timeout);
+
+        Assert.Equal(0, write.ExitStatus);
+        Assert.Contains("No such file", read.Output, StringComparison.Ordinal);
+        Assert.EndsWith("kept\n", read.Output, StringComparison.Ordinal);
+        Assert.Equal(volume, new DirectoryInfo(Path.Combine(restarted.RootDirectory, "data")).LinkTarget);
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(Path.Combine(volume, "x"), Timeout));
+    }
+
+    [Fact]
+    public async Task SigtermEndsSshdCleanlyAndTheExitIsReported()
+    {
+        var reported = new TaskCompletionSource<SandboxExit>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _sandboxes.MachineExited += (_, e) => reported.TrySetResult(e.Exit);
+        var key = await SshServer.GenerateKeyPairAsync("direct-host-key", Timeout);
+        var machine = await _sandboxes.StartAsync(
+            fixture.Spec(SandboxFixture.NewMachineId(), files: [new SandboxFile(MachineSandboxes.HostKeyGuestPath, System.Text.Encoding.UTF8.GetBytes(key.PrivateKeyPem))]),
+            Timeout);
+        var scanned = await HostKeyScan.Ed25519Async(machine.Address.ToString(), machine.SshPort, Timeout);
+
+        Assert.Equal(machine.ProcessId, machine.MainProcessId);
+        await machine.SignalMainProcessAsync(15, Timeout);
+        var exit = await reported.Task.WaitAsync(Timeout);
+
+        Assert.Equal(HostKeyScan.KeyOf(key.PublicKeyLine), scanned);
+        Assert.Equal((0, (int?)null), (exit.ExitCode, exit.Signal));
+        Assert.Contains(exit.LastOutput, line => line.Contains("Received signal 15", StringComparison.Ordinal));
+        Assert.False(machine.IsRunning);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => machine.SignalMainProcessAsync(9, Timeout));
+    }
 }

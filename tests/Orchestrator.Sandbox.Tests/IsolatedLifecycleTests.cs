@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
+using System.Text;
+using Orchestrator.Testing;
 using Renci.SshNet.Common;
 
 namespace Orchestrator.Sandbox.Tests;
@@ -59,24 +61,136 @@ public sealed class IsolatedLifecycleTests(SandboxFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task HostKeyIsStableAcrossStopAndStartAndPinnedByTheClient()
+    public async Task InjectedHostKeyIsPresentedAcrossStopAndStartAndPinnedByTheClient()
     {
-        var spec = fixture.Spec(SandboxFixture.NewMachineId());
+        var key = await SshServer.GenerateKeyPairAsync("host-key", Timeout);
+        // As Fly's files would carry it: no mode, no .pub.
+        var spec = fixture.Spec(SandboxFixture.NewMachineId(), files: [new SandboxFile(MachineSandboxes.HostKeyGuestPath, Encoding.UTF8.GetBytes(key.PrivateKeyPem))]);
         var first = await _sandboxes.StartAsync(spec, Timeout);
         var firstLogin = await fixture.RunAsync(first, "true", Timeout);
+        var firstScan = await HostKeyScan.Ed25519Async(first.Address.ToString(), first.SshPort, Timeout);
         await first.StopAsync(Timeout);
         var second = await _sandboxes.StartAsync(spec, Timeout);
         var secondLogin = await fixture.RunAsync(second, "true", Timeout);
         var other = await _sandboxes.StartAsync(fixture.Spec(SandboxFixture.NewMachineId()), Timeout);
+        var keyFile = Path.Combine(Path.GetDirectoryName(second.RootDirectory)!, "ssh", "ssh_host_ed25519_key");
 
-        Assert.StartsWith("ssh-ed25519 ", first.HostPublicKey, StringComparison.Ordinal);
+        Assert.Equal(HostKeyScan.KeyOf(key.PublicKeyLine), HostKeyScan.KeyOf(first.HostPublicKey));
+        Assert.Equal(HostKeyScan.KeyOf(key.PublicKeyLine), firstScan);
         Assert.Equal(first.HostPublicKey, second.HostPublicKey);
-        Assert.NotEqual(first.HostPublicKey.Split(' ')[1], other.HostPublicKey.Split(' ')[1]);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        Assert.False(File.Exists(Path.Combine(second.RootDirectory, "etc", "ssh", "ssh_host_ed25519_key")), "the private key was also left in the root");
         Assert.Equal(0, firstLogin.ExitStatus);
         Assert.Equal(0, secondLogin.ExitStatus);
         // The pin is real: a client expecting another machine's key is refused.
         using var impostor = fixture.Connect(second, expectedHostKey: other.HostPublicKey);
         await Assert.ThrowsAsync<SshConnectionException>(() => impostor.ConnectAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task WithoutAnInjectedKeyEveryStartHasANewHostKeyUnlessTheRootIsKept()
+    {
+        var spec = fixture.Spec(SandboxFixture.NewMachineId());
+        var first = await _sandboxes.StartAsync(spec, Timeout);
+        var second = await _sandboxes.StartAsync(spec, Timeout);
+        var scanned = await HostKeyScan.Ed25519Async(second.Address.ToString(), second.SshPort, Timeout);
+        var kept = await _sandboxes.StartAsync(spec with { KeepRoot = true }, Timeout);
+
+        Assert.StartsWith("ssh-ed25519 ", first.HostPublicKey, StringComparison.Ordinal);
+        Assert.NotEqual(HostKeyScan.KeyOf(first.HostPublicKey), HostKeyScan.KeyOf(second.HostPublicKey));
+        Assert.Equal(HostKeyScan.KeyOf(second.HostPublicKey), scanned);
+        Assert.Equal(second.HostPublicKey, kept.HostPublicKey);
+    }
+
+    [Fact]
+    public async Task InjectedPublicKeyThatIsNotThePrivateKeysHalfFailsTheStart()
+    {
+        var key = await SshServer.GenerateKeyPairAsync("host-key", Timeout);
+        var stranger = await SshServer.GenerateKeyPairAsync("stranger", Timeout);
+        var spec = fixture.Spec(SandboxFixture.NewMachineId(), files:
+        [
+            new SandboxFile(MachineSandboxes.HostKeyGuestPath, Encoding.UTF8.GetBytes(key.PrivateKeyPem)),
+            new SandboxFile(MachineSandboxes.HostKeyGuestPath + ".pub", Encoding.UTF8.GetBytes(stranger.PublicKeyLine + "\n")),
+        ]);
+        var garbled = fixture.Spec(SandboxFixture.NewMachineId(), files: [new SandboxFile(MachineSandboxes.HostKeyGuestPath, "not a key"u8.ToArray())]);
+
+        var mismatch = await Assert.ThrowsAsync<InvalidOperationException>(() => _sandboxes.StartAsync(spec, Timeout));
+        var unreadable = await Assert.ThrowsAsync<InvalidOperationException>(() => _sandboxes.StartAsync(garbled, Timeout));
+
+        Assert.Contains("is not the public half", mismatch.Message, StringComparison.Ordinal);
+        Assert.Contains("is not an OpenSSH private key", unreadable.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheRootIsRebuiltAtEveryStartButVolumesKeepTheirData()
+    {
+        var volume = fixture.NewVolume();
+        var spec = fixture.Spec(SandboxFixture.NewMachineId(), files: [new SandboxFile("/srv/motd", "hi\n"u8.ToArray())], mounts: [new SandboxMount(volume, "/data")]);
+        var machine = await _sandboxes.StartAsync(spec, Timeout);
+        var write = await fixture.RunAsync(machine, "echo gone > /root/note && echo kept > /data/x && mkdir -p /opt/cache && touch /opt/cache/y", Timeout);
+        await machine.StopAsync(Timeout);
+
+        var restarted = await _sandboxes.StartAsync(spec, Timeout);
+        var read = await fixture.RunAsync(restarted, "ls /root/note /opt/cache 2>&1; cat /data/x /srv/motd", Timeout);
+
+        Assert.Equal(0, write.ExitStatus);
+        Assert.Contains("No such file", read.Output, StringComparison.Ordinal);
+        Assert.EndsWith("kept\nhi\n", read.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(restarted.RootDirectory, "root", "note")));
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(Path.Combine(volume, "x"), Timeout));
+    }
+
+    [Fact]
+    public async Task KeepRootKeepsWhatTheMachineWrote()
+    {
+        var spec = fixture.Spec(SandboxFixture.NewMachineId()) with { KeepRoot = true };
+        var machine = await _sandboxes.StartAsync(spec, Timeout);
+        await fixture.RunAsync(machine, "echo kept > /root/note", Timeout);
+        await machine.StopAsync(Timeout);
+
+        var restarted = await _sandboxes.StartAsync(spec, Timeout);
+        var read = await fixture.RunAsync(restarted, "cat /root/note", Timeout);
+
+        Assert.Equal("kept\n", read.Output);
+    }
+
+    [Fact]
+    public async Task AKilledSshdIsReportedOnceWithItsSignalAndAStopIsNot()
+    {
+        var exits = new List<SandboxExit>();
+        var reported = new TaskCompletionSource<SandboxExit>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _sandboxes.MachineExited += (_, e) =>
+        {
+            lock (exits)
+            {
+                exits.Add(e.Exit);
+            }
+
+            reported.TrySetResult(e.Exit);
+        };
+        var stopped = await _sandboxes.StartAsync(fixture.Spec(SandboxFixture.NewMachineId()), Timeout);
+        await stopped.StopAsync(Timeout);
+        var machine = await _sandboxes.StartAsync(fixture.Spec(SandboxFixture.NewMachineId()), Timeout);
+        var sshd = machine.MainProcessId!.Value;
+
+        Assert.NotEqual(machine.ProcessId, sshd);
+        Assert.Equal("/usr/sbin/sshd", new FileInfo($"/proc/{sshd}/exe").LinkTarget);
+        System.Diagnostics.Process.GetProcessById(sshd).Kill();
+        var exit = await reported.Task.WaitAsync(Timeout);
+        await machine.Exited.WaitAsync(Timeout);
+
+        Assert.Equal((machine.MachineId, 137, (int?)9), (exit.MachineId, exit.ExitCode, exit.Signal));
+        Assert.False(machine.IsRunning);
+        Assert.Null(machine.MainProcessId);
+        lock (exits)
+        {
+            Assert.Single(exits);
+        }
+
+        // What sshd left behind is still the manager's to end; a later start works as usual.
+        await _sandboxes.StopAsync(machine.MachineId, Timeout);
+        var again = await _sandboxes.StartAsync(fixture.Spec(machine.MachineId), Timeout);
+        Assert.Equal(0, (await fixture.RunAsync(again, "true", Timeout)).ExitStatus);
     }
 
     [Fact]

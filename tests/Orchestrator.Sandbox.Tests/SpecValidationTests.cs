@@ -57,7 +57,8 @@ public sealed class SpecValidationTests(SandboxFixture fixture) : IClassFixture<
     {
         var outside = fixture.NewVolume();
         var machineId = SandboxFixture.NewMachineId();
-        var spec = fixture.Spec(machineId, files: [new SandboxFile("/srv/conf/app.ini", "k=v\n"u8.ToArray())]);
+        // A kept root (rootfs.persist): a rebuilt one would have dropped the link with everything else.
+        var spec = fixture.Spec(machineId, files: [new SandboxFile("/srv/conf/app.ini", "k=v\n"u8.ToArray())]) with { KeepRoot = true };
         var machine = await _sandboxes.StartAsync(spec, Timeout);
         await machine.StopAsync(Timeout);
         // What a machine's root could do from inside: point a directory of a spec file elsewhere.

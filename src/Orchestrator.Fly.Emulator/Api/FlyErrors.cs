@@ -13,6 +13,9 @@ internal sealed record LeaseErrorBody(string Status, string Message, string Code
 internal sealed record FlyFailure(int StatusCode, object Body)
 {
     public static FlyFailure Error(int statusCode, string message, string? status = null) => new(statusCode, new ErrorBody(message, status));
+
+    /// <summary>The body's message, for an exception that carries the failure outside HTTP.</summary>
+    public string Message => Body is ErrorBody error ? error.Error : Body.ToString() ?? "";
 }
 
 /// <summary>The messages of the fixtures (and of the reference where no fixture exists), in one place.</summary>

@@ -30,9 +30,12 @@ internal sealed record MachineConfigRequest(
     Dictionary<string, string>? Metadata,
     bool? AutoDestroy,
     RestartRequest? Restart,
-    string? Schedule);
+    string? Schedule,
+    RootfsRequest? Rootfs);
 
-internal sealed record GuestRequest(string? CpuKind, int? Cpus, int? MemoryMb, string? GpuKind, int? Gpus);
+internal sealed record GuestRequest(string? CpuKind, int? Cpus, int? MemoryMb, string? GpuKind, int? Gpus, string? PersistRootfs);
+
+internal sealed record RootfsRequest(string? Persist, int? SizeGb);
 
 internal sealed record FileRequest(string? GuestPath, string? RawValue, string? SecretName, JsonElement? ImageConfig, int? Mode);
 

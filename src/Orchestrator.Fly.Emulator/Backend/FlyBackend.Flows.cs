@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Fly.Emulator.Api;
+using Orchestrator.Fly.Emulator.Runtime;
 using Orchestrator.Sandbox;
 
 namespace Orchestrator.Fly.Emulator.Backend;
@@ -132,6 +133,12 @@ internal sealed partial class FlyBackend
         }
 
         Log.MachineStopped(_logger, machine.Id, requested);
+        await AutoDestroyAsync(machine, generation, cancellationToken);
+    }
+
+    /// <summary>After the machine came to rest in <c>stopped</c>: with <c>auto_destroy</c>, it goes.</summary>
+    private async Task AutoDestroyAsync(MachineRecord machine, int generation, CancellationToken cancellationToken)
+    {
         lock (_sync)
         {
             if (!(machine.Config["auto_destroy"] is JsonValue value && value.GetValueKind() == JsonValueKind.True))
@@ -229,6 +236,8 @@ internal sealed partial class FlyBackend
 
             machine.RuntimeActive = false;
             machine.Runtime = null;
+            machine.Instance = null;
+            machine.EarlyExit = null;
             machine.Lease = null;
             if (machine.VolumeId is { } volumeId && machine.App.Volumes.TryGetValue(volumeId, out var volume) && volume.AttachedMachineId == machine.Id)
             {
@@ -254,6 +263,7 @@ internal sealed partial class FlyBackend
     private async Task RunStartAsync(MachineRecord machine, int generation, CancellationToken cancellationToken)
     {
         SandboxSpec spec;
+        StartFault? fault;
         lock (_sync)
         {
             if (machine.Generation != generation || machine.Removed)
@@ -262,34 +272,62 @@ internal sealed partial class FlyBackend
             }
 
             spec = BuildSpec(machine);
+            machine.NewVersion = false;
+            fault = _faults.DecideStart(machine.Name);
             // Set before the call: a start cut short by shutdown may still have left processes.
-            machine.RuntimeActive = true;
+            machine.RuntimeActive = fault is null;
         }
 
         var hold = HoldAsync(cancellationToken);
+        if (fault is not null)
+        {
+            await hold;
+            Log.StartFaultInjected(_logger, machine.Id, fault.Reason);
+            FailStart(machine, generation, fault.Reason, fault.ExitCode);
+            return;
+        }
+
+        RuntimeMachine started;
         try
         {
-            var started = await _runtime.StartAsync(spec, cancellationToken);
+            started = await _runtime.StartAsync(spec, cancellationToken);
             await hold;
-            lock (_sync)
-            {
-                machine.Runtime = new RuntimeMachineInfo(started.Address.ToString(), started.SshPort, started.RootDirectory, started.HostPublicKey);
-            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             Log.RuntimeCallFailed(_logger, "start", machine.Id, ex);
-            var exit = ExitRequest(requested: false, signal: -1, restarting: false);
-            exit["exit_event"]!["exit_code"] = 1;
-            exit["error"] = ex.Message;
-            Advance(machine, generation, MachineStates.Failed, NewEvent("exit", MachineStates.Failed, "flyd", exit));
+            FailStart(machine, generation, ex.Message, exitCode: 1);
             return;
         }
 
-        if (Advance(machine, generation, MachineStates.Started, NewEvent("start", MachineStates.Started, "flyd")))
+        lock (_sync)
         {
+            machine.Runtime = new RuntimeMachineInfo(started.Address.ToString(), started.SshPort, started.RootDirectory, started.HostPublicKey);
+            if (machine.Generation != generation || machine.Removed)
+            {
+                return;
+            }
+
+            machine.Instance = started;
+            SetState(machine, MachineStates.Started, NewEvent("start", MachineStates.Started, "flyd"));
             Log.MachineStarted(_logger, machine.Id, spec.Address);
+            if (machine.EarlyExit is { } early && ReferenceEquals(early.Instance, started))
+            {
+                // The process ended while the start was still being recorded: its exit follows the start.
+                HandleExit(machine, early);
+            }
+
+            machine.EarlyExit = null;
         }
+    }
+
+    /// <summary>A start that did not come up: the machine is <c>failed</c>, its exit event saying why.</summary>
+    private void FailStart(MachineRecord machine, int generation, string reason, int exitCode)
+    {
+        var exit = ExitRequest(requested: false, signal: -1, restarting: false);
+        exit["exit_event"]!["exit_code"] = exitCode;
+        exit["error"] = reason;
+        Advance(machine, generation, MachineStates.Failed, NewEvent("exit", MachineStates.Failed, "flyd", exit));
     }
 
     /// <summary>Stops the sandbox (if it runs) while the machine shows its transient state; false if superseded first.</summary>
@@ -315,6 +353,8 @@ internal sealed partial class FlyBackend
                 lock (_sync)
                 {
                     machine.RuntimeActive = false;
+                    machine.Instance = null;
+                    machine.EarlyExit = null;
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -356,6 +396,6 @@ internal sealed partial class FlyBackend
             mounts.Add(new SandboxMount(volume.HostDirectory, mount.Path!));
         }
 
-        return new SandboxSpec(machine.Id, machine.PrivateIp, environment, files, mounts);
+        return new SandboxSpec(machine.Id, machine.PrivateIp, environment, files, mounts, KeepRoot(machine, config));
     }
 }

@@ -42,6 +42,12 @@ internal sealed partial class FlyBackend
         [LoggerMessage(Level = LogLevel.Information, Message = "Stopping {Count} running machine(s) at shutdown")]
         public static partial void StoppingMachines(ILogger logger, int count);
 
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Machine {MachineId}'s main process exited with code {ExitCode} (restarting: {Restarting}); last output: {Output}")]
+        public static partial void MachineExited(ILogger logger, string machineId, int exitCode, bool restarting, string output);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Start of machine {MachineId} failed by an injected start fault: {Reason}")]
+        public static partial void StartFaultInjected(ILogger logger, string machineId, string reason);
+
         [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete {Directory}")]
         public static partial void DeleteFailed(ILogger logger, string directory, Exception exception);
     }

@@ -73,6 +73,7 @@ internal sealed partial class FlyBackend
                 Guest = guest,
                 State = MachineStates.Created,
                 VolumeId = volume?.Id,
+                NewVersion = true,
             };
             machine.Events.Add(NewEvent("launch", MachineStates.Created, "user"));
             if (volume is not null)
@@ -188,6 +189,9 @@ internal sealed partial class FlyBackend
             machine.Config = config;
             machine.Guest = guest;
             machine.LaunchPending = false;
+            // A new version: its first start rebuilds the root unless rootfs.persist is "always".
+            machine.NewVersion = true;
+            machine.AutomaticRestarts.Clear();
             if (request.LeaseTtl is > 0 and var ttl)
             {
                 machine.Lease = NewLease(machine, machine.Lease?.Owner ?? "", "", ttl);
@@ -223,6 +227,8 @@ internal sealed partial class FlyBackend
                 case MachineStates.Started or MachineStates.Starting:
                     return new StartResponse(previous, false, "");
                 case MachineStates.Stopped or MachineStates.Created or MachineStates.Suspended or MachineStates.Failed:
+                    // The restart policy counts its retries from the user's last start.
+                    machine.AutomaticRestarts.Clear();
                     var generation = Begin(machine, MachineStates.Starting, null);
                     Enqueue(machine, token => StartFlowAsync(machine, generation, token));
                     return new StartResponse(previous, false, "");
@@ -291,6 +297,7 @@ internal sealed partial class FlyBackend
                 return FlyErrors.UnableFromState("restart", machine.State);
             }
 
+            machine.AutomaticRestarts.Clear();
             var generation = Begin(machine, MachineStates.Restarting, NewEvent("restart", MachineStates.Restarting, "user"));
             Enqueue(machine, token => RestartFlowAsync(machine, generation, token));
             return null;
@@ -324,20 +331,13 @@ internal sealed partial class FlyBackend
 
     public FlyFailure? SignalMachine(string appName, string machineId, SignalRequest request, string? nonce)
     {
-        int number;
-        switch (request.Signal)
+        var parsed = ParseSignal(request.Signal, defaultSignal: null);
+        if (!parsed.IsSuccess)
         {
-            case { ValueKind: JsonValueKind.String } name when Signals.TryGetValue(name.GetString()!, out var known):
-                number = known;
-                break;
-            case { ValueKind: JsonValueKind.Number } value when value.TryGetInt32(out var n) && Signals.ContainsValue(n):
-                number = n;
-                break;
-            case null:
-                return FlyErrors.InvalidArgument("signal is required");
-            default:
-                return FlyErrors.InvalidArgument($"invalid signal {request.Signal.Value.GetRawText()}");
+            return parsed.Failure;
         }
+
+        var number = parsed.Value;
 
         lock (_sync)
         {
@@ -362,6 +362,17 @@ internal sealed partial class FlyBackend
             return null;
         }
     }
+
+    /// <summary>A signal as the API takes it: a name (<c>SIGTERM</c>) or, as fly-go's Kill sends it, a number.</summary>
+    public static Outcome<int> ParseSignal(JsonElement? signal, int? defaultSignal) =>
+        signal switch
+        {
+            { ValueKind: JsonValueKind.String } name when Signals.TryGetValue(name.GetString()!, out var known) => known,
+            { ValueKind: JsonValueKind.Number } value when value.TryGetInt32(out var n) && Signals.ContainsValue(n) => n,
+            null or { ValueKind: JsonValueKind.Null } when defaultSignal is { } fallback => fallback,
+            null or { ValueKind: JsonValueKind.Null } => FlyErrors.InvalidArgument("signal is required"),
+            _ => FlyErrors.InvalidArgument($"invalid signal {signal.Value.GetRawText()}"),
+        };
 
     public FlyFailure? DestroyMachine(string appName, string machineId, bool force, string? nonce)
     {
@@ -483,154 +494,6 @@ internal sealed partial class FlyBackend
         string.IsNullOrEmpty(instanceId) || instanceId == machine.InstanceId || machine.State == MachineStates.Destroyed
             ? machine.State
             : MachineStates.Replaced;
-
-    /// <summary>Validates a machine config and returns it as it will be echoed back: as sent, with Fly's defaults filled in.</summary>
-    private static Outcome<(JsonObject Config, Guest Guest, MachineConfigRequest Parsed)> PrepareConfig(JsonObject? config, string prefix)
-    {
-        if (config is null)
-        {
-            return FlyErrors.InvalidArgument("config is required");
-        }
-
-        var decoded = FlyJson.Decode<MachineConfigRequest>(config, "fly.MachineConfig");
-        if (!decoded.IsSuccess)
-        {
-            return decoded.Failure!;
-        }
-
-        var parsed = decoded.Value!;
-        if (string.IsNullOrWhiteSpace(parsed.Image))
-        {
-            return FlyErrors.InvalidArgument("config.image is required");
-        }
-
-        var guest = GuestSizes.Resolve(parsed.Guest, parsed.Size, "config.guest");
-        if (!guest.IsSuccess)
-        {
-            var body = (ErrorBody)guest.Failure!.Body;
-            return guest.Failure with { Body = body with { Error = $"{prefix}: {body.Error}" } };
-        }
-
-        foreach (var file in parsed.Files ?? [])
-        {
-            if (CheckFile(file) is { } fileFailure)
-            {
-                return fileFailure;
-            }
-        }
-
-        if (parsed.Mounts is { Count: > 1 })
-        {
-            return FlyErrors.Unprocessable($"{prefix}: a machine can mount only one volume");
-        }
-
-        if (parsed.Mounts is [var mount] && (string.IsNullOrEmpty(mount.Volume) || mount.Path is not ['/', ..]))
-        {
-            return FlyErrors.InvalidArgument("config.mounts[0] needs a volume id and an absolute path");
-        }
-
-        if (parsed.Restart?.Policy is { } policy && policy is not ("" or "no" or "always" or "on-failure" or "spot-price"))
-        {
-            return FlyErrors.InvalidArgument($"config.restart.policy \"{policy}\" is not one of no, always, on-failure, spot-price");
-        }
-
-        var echoed = (JsonObject)config.DeepClone();
-        var guestNode = echoed["guest"] as JsonObject ?? [];
-        guestNode["cpu_kind"] = guest.Value!.CpuKind;
-        guestNode["cpus"] = guest.Value.Cpus;
-        guestNode["memory_mb"] = guest.Value.MemoryMb;
-        echoed["guest"] = guestNode;
-        var init = echoed["init"] as JsonObject ?? [];
-        foreach (var key in (string[])["exec", "entrypoint", "cmd"])
-        {
-            if (!init.ContainsKey(key))
-            {
-                init[key] = null;
-            }
-        }
-
-        if (!init.ContainsKey("tty"))
-        {
-            init["tty"] = false;
-        }
-
-        echoed["init"] = init;
-        AddIfMissing(echoed, "env", null);
-        AddIfMissing(echoed, "metadata", null);
-        AddIfMissing(echoed, "restart", new JsonObject { ["policy"] = "" });
-        AddIfMissing(echoed, "dns", new JsonObject());
-        return (echoed, guest.Value, parsed);
-    }
-
-    private static FlyFailure? CheckFile(FileRequest file)
-    {
-        if (file.GuestPath is not ['/', ..])
-        {
-            return FlyErrors.InvalidArgument($"config.files: guest_path \"{file.GuestPath}\" must be an absolute path");
-        }
-
-        if (!string.IsNullOrEmpty(file.SecretName) || file.ImageConfig is not null)
-        {
-            return FlyErrors.Unprocessable($"config.files: {file.GuestPath}: secret_name and image_config files are not supported by the emulator; send raw_value");
-        }
-
-        if (file.RawValue is null)
-        {
-            return FlyErrors.InvalidArgument($"config.files: {file.GuestPath}: one of raw_value or secret_name must be set");
-        }
-
-        Span<byte> scratch = new byte[file.RawValue.Length];
-        return Convert.TryFromBase64String(file.RawValue, scratch, out _)
-            ? null
-            : FlyErrors.InvalidArgument($"config.files: {file.GuestPath}: raw_value is not valid base64");
-    }
-
-    private static void AddIfMissing(JsonObject config, string key, JsonNode? value)
-    {
-        if (!config.ContainsKey(key))
-        {
-            config[key] = value;
-        }
-    }
-
-    private static FlyFailure? CheckMount(AppRecord app, MountRequest mount, string region, string? machineId, out VolumeRecord volume)
-    {
-        if (!app.Volumes.TryGetValue(mount.Volume!, out volume!))
-        {
-            return FlyErrors.VolumeNotFound;
-        }
-
-        if (volume.Region != region)
-        {
-            return FlyErrors.Unprocessable($"Mounts source volume \"{volume.Id}\" is in the wrong region (\"{volume.Region}\" != \"{region}\")");
-        }
-
-        if (volume.AttachedMachineId is { } attached && attached != machineId)
-        {
-            return FlyErrors.FailedPrecondition($"volume {volume.Id} is currently attached to machine {attached}");
-        }
-
-        return volume.State == "created" || volume.State == "restoring"
-            ? null
-            : FlyErrors.FailedPrecondition($"volume {volume.Id} is {volume.State}");
-    }
-
-    private static Outcome<TimeSpan?> ParseDuration(JsonElement? value)
-    {
-        switch (value)
-        {
-            case null or { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined }:
-                return (TimeSpan?)null;
-            case { ValueKind: JsonValueKind.Number } number when number.TryGetInt64(out var nanoseconds) && nanoseconds >= 0:
-                return (TimeSpan?)TimeSpan.FromTicks(nanoseconds / 100);
-            case { ValueKind: JsonValueKind.Object } wrapped when wrapped.TryGetProperty("time.Duration", out var inner):
-                return ParseDuration(inner);
-            case { ValueKind: JsonValueKind.String } text when GoDuration.TryParse(text.GetString()!, out var duration):
-                return (TimeSpan?)duration;
-            default:
-                return FlyErrors.InvalidArgument($"invalid duration {value.Value.GetRawText()}");
-        }
-    }
 
     private string NewMachineId()
     {

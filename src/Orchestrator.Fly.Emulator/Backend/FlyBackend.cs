@@ -23,6 +23,7 @@ internal sealed partial class FlyBackend : IDisposable
     private readonly EmulatorPaths _paths;
     private readonly AddressPool _addresses;
     private readonly ILogger<FlyBackend> _logger;
+    private readonly FaultInjection _faults;
     private readonly CancellationTokenSource _stopping = new();
     private int _ipCounter;
 
@@ -31,14 +32,17 @@ internal sealed partial class FlyBackend : IDisposable
         TimeProvider time,
         IOptions<FlyEmulatorOptions> options,
         EmulatorPaths paths,
+        FaultInjection faults,
         ILogger<FlyBackend> logger)
     {
         _runtime = runtime;
+        _faults = faults;
         _time = time;
         _options = options.Value;
         _paths = paths;
         _logger = logger;
         _addresses = new AddressPool(_options.SshPort);
+        _runtime.Exited += OnRuntimeExited;
     }
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
@@ -200,7 +204,11 @@ internal sealed partial class FlyBackend : IDisposable
         }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        _runtime.Exited -= OnRuntimeExited;
+        _stopping.Dispose();
+    }
 
     private FlyFailure? FindApp(string appName, out AppRecord app)
     {

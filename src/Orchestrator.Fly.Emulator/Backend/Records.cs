@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Orchestrator.Fly.Emulator.Api;
+using Orchestrator.Fly.Emulator.Runtime;
 
 namespace Orchestrator.Fly.Emulator.Backend;
 
@@ -74,6 +75,18 @@ internal sealed class MachineRecord
     public bool RuntimeActive { get; set; }
 
     public RuntimeMachineInfo? Runtime { get; set; }
+
+    /// <summary>The start whose main process runs now; null once it exited or was stopped.</summary>
+    public RuntimeMachine? Instance { get; set; }
+
+    /// <summary>An exit the runtime reported before the start flow had recorded its start.</summary>
+    public RuntimeExit? EarlyExit { get; set; }
+
+    /// <summary>When the restart policy restarted the machine, oldest first; cleared by a start from the user.</summary>
+    public List<DateTimeOffset> AutomaticRestarts { get; } = [];
+
+    /// <summary>An update made a new version: its first start rebuilds the root even with <c>rootfs.persist</c> "restart".</summary>
+    public bool NewVersion { get; set; }
 
     /// <summary>The flows of this machine, one after the other, so runtime calls never overlap.</summary>
     public Task Chain { get; set; } = Task.CompletedTask;

@@ -62,6 +62,20 @@ internal sealed partial class RequestIdMiddleware(RequestDelegate next, TimeProv
     private static partial void LogUnhandled(ILogger logger, string method, string path, Exception exception);
 }
 
+/// <summary>Counts every request routed to a Fly operation, before anything can refuse it (<see cref="FlyRequestCounter"/>).</summary>
+internal sealed class RequestCountingMiddleware(RequestDelegate next, FlyRequestCounter counter)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (RequestItems.Operation(context) is { } operation)
+        {
+            counter.Record(operation);
+        }
+
+        return next(context);
+    }
+}
+
 /// <summary>
 /// <c>Authorization: Bearer x</c> or <c>FlyV1 x</c> (a doubled scheme, as in the docs' MCP guide, is
 /// stripped too). Any non-empty token passes unless <see cref="FlyEmulatorOptions.RequiredToken"/> is set.

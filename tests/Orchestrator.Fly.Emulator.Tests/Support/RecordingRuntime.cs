@@ -14,13 +14,18 @@ internal sealed record RuntimeCall(string Operation, string MachineId, SandboxSp
 internal sealed class RecordingRuntime : IMachineRuntime
 {
     private readonly ConcurrentQueue<RuntimeCall> _calls = new();
-    private readonly ConcurrentDictionary<string, bool> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RuntimeMachine> _running = new(StringComparer.Ordinal);
+
+    public event Action<RuntimeExit>? Exited;
 
     /// <summary>How long a start takes (a real sshd takes a few hundred ms).</summary>
     public TimeSpan StartDuration { get; set; }
 
     /// <summary>When set, a start throws this.</summary>
     public Exception? StartFailure { get; set; }
+
+    /// <summary>When set, a signalled machine exits with this code instead of the one its signal would give.</summary>
+    public int? ExitCodeOverride { get; set; }
 
     public bool Disposed { get; private set; }
 
@@ -47,8 +52,9 @@ internal sealed class RecordingRuntime : IMachineRuntime
             throw failure;
         }
 
-        _running[spec.MachineId] = true;
-        return new RuntimeMachine(spec.MachineId, spec.Address, 2222, $"/recorded/{spec.MachineId}/root", "ssh-ed25519 AAAA recorded");
+        var started = new RuntimeMachine(spec.MachineId, spec.Address, 2222, $"/recorded/{spec.MachineId}/root", "ssh-ed25519 AAAA recorded");
+        _running[spec.MachineId] = started;
+        return started;
     }
 
     public Task StopAsync(string machineId, CancellationToken cancellationToken)
@@ -62,6 +68,20 @@ internal sealed class RecordingRuntime : IMachineRuntime
     {
         _calls.Enqueue(new RuntimeCall("destroy", machineId, null));
         _running.TryRemove(machineId, out _);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The process "exits" at once, as sshd does: SIGTERM cleanly (0), other signals with 128 + N.</summary>
+    public Task SignalAsync(string machineId, int signal, CancellationToken cancellationToken)
+    {
+        _calls.Enqueue(new RuntimeCall("signal", machineId, null));
+        if (!_running.TryRemove(machineId, out var instance))
+        {
+            throw new InvalidOperationException($"Machine {machineId} does not run.");
+        }
+
+        var exitCode = ExitCodeOverride ?? (signal == 15 ? 0 : 128 + signal);
+        Exited?.Invoke(new RuntimeExit(instance, exitCode, exitCode > 128 ? exitCode - 128 : null, "", DateTimeOffset.UtcNow));
         return Task.CompletedTask;
     }
 
