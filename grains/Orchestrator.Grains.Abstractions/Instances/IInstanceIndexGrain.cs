@@ -25,6 +25,15 @@ public interface IInstanceIndexGrain : IGrainWithStringKey
     [Alias("Reserve")]
     Task ReserveAsync(string instanceId, int maxInstances);
 
+    /// <summary>
+    /// Lets <paramref name="instanceId"/> (reserved, not yet created) mount the existing volume <paramref name="volumeId"/>:
+    /// one of this tenant's destroyed instances must have kept it, and no other instance of the tenant that is not
+    /// destroyed may hold it. Claims are made one at a time, so two creates cannot both take the same volume.
+    /// </summary>
+    /// <exception cref="InstanceVolumeUnavailableException">Not the tenant's kept volume (not found), or held by a live instance (in use).</exception>
+    [Alias("ClaimVolume")]
+    Task ClaimVolumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
+
     /// <summary>Instances ordered by id, after <see cref="InstanceListQuery.Cursor"/> (an id), filtered.</summary>
     [Alias("List")]
     Task<InstancePage> ListAsync(InstanceListQuery query, CancellationToken cancellationToken = default);

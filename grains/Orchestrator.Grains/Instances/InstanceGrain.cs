@@ -109,7 +109,8 @@ internal sealed partial class InstanceGrain(
             // The quota is checked once, before anything exists: a create resumed after a crash is already counted.
             var quotas = await GrainFactory.GetGrain<ITenantGrain>(_tenant).GetQuotasAsync();
             await GrainFactory.GetGrain<IInstanceIndexGrain>(_tenant).ReserveAsync(_instanceId, quotas.MaxInstances ?? int.MaxValue);
-            await InitializeAsync(spec, requestId, cancellationToken);
+            var keptVolume = await ClaimKeptVolumeAsync(spec, cancellationToken);
+            await InitializeAsync(spec, requestId, keptVolume, cancellationToken);
         }
 
         await ProvisionAsync(cancellationToken);
@@ -241,7 +242,7 @@ internal sealed partial class InstanceGrain(
 
     private bool Exists => state.RecordExists && S.Phase != InstancePhases.None;
 
-    private async Task InitializeAsync(InstanceSpec spec, string requestId, CancellationToken cancellationToken)
+    private async Task InitializeAsync(InstanceSpec spec, string requestId, FlyVolume? keptVolume, CancellationToken cancellationToken)
     {
         var pair = await keys.CreateAsync($"orchestrator:{Key}", cancellationToken);
         var now = time.GetUtcNow();
@@ -270,6 +271,7 @@ internal sealed partial class InstanceGrain(
         };
         CryptographicOperations.ZeroMemory(pair.PrivateKey);
         state.State = fresh;
+        AdoptVolume(keptVolume);
         await WriteAsync(cancellationToken);
     }
 
@@ -370,7 +372,7 @@ internal sealed partial class InstanceGrain(
         using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         try
         {
-            await RemoveResourcesAsync(keepVolume: false, cleanup.Token);
+            await RemoveResourcesAsync(keepVolume: S.VolumeAdopted, cleanup.Token);
         }
         catch (Exception ex) when (ex is FlyApiException or OperationCanceledException)
         {
@@ -614,10 +616,10 @@ internal sealed partial class InstanceGrain(
     private InstanceSpec ToSpec() => new(
         S.Name,
         S.Region,
-        new InstanceSize(S.SizePreset, S.Cpus, S.MemoryMb, S.CpuKind),
+        RequestedSize(),
         S.Image,
         S.Env.Count == 0 ? null : S.Env,
-        S.VolumeSizeGb is { } size ? new InstanceVolumeSpec(size, S.VolumePath ?? "") : null,
+        RequestedVolume(),
         S.PublicIp);
 
     private InstanceSnapshot ToSnapshot() => new(
@@ -638,7 +640,8 @@ internal sealed partial class InstanceGrain(
         S.Image,
         S.VolumePath,
         S.LastError,
-        S.Revision);
+        S.Revision,
+        VolumeSizeNow());
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Instance {Instance} created: machine {MachineId} in {Region}")]
     private partial void LogCreated(string instance, string? machineId, string region);
