@@ -200,9 +200,9 @@ public static class InstanceEndpoints
         return await CallAsync(async () => Accepted($"/api/instances/{id}", await transition(Grain(cluster, user, id), cancellationToken)));
     }
 
-    private static IInstanceGrain Grain(IClusterClient cluster, ClaimsPrincipal user, string id) => cluster.GetGrain<IInstanceGrain>(InstanceKey.Format(user.Tenant(), id));
+    internal static IInstanceGrain Grain(IClusterClient cluster, ClaimsPrincipal user, string id) => cluster.GetGrain<IInstanceGrain>(InstanceKey.Format(user.Tenant(), id));
 
-    private static AcceptedJsonResult Accepted(string location, InstanceSnapshot snapshot) =>
+    internal static IResult Accepted(string location, InstanceSnapshot snapshot) =>
         new AcceptedJsonResult(location, InstanceResponse.From(snapshot));
 
     private static async Task<InstanceSnapshot> WaitForStartedAsync(IInstanceGrain grain, InstanceSnapshot snapshot, TimeProvider time, CancellationToken cancellationToken)
@@ -218,7 +218,7 @@ public static class InstanceEndpoints
         return snapshot;
     }
 
-    private static async Task<IResult> CallAsync(Func<Task<IResult>> call)
+    internal static async Task<IResult> CallAsync(Func<Task<IResult>> call)
     {
         try
         {
@@ -255,6 +255,7 @@ public sealed record InstanceResponse(
     string? PrivateIp,
     string? VolumeId,
     string? VolumePath,
+    int? VolumeSizeGb,
     IReadOnlyList<string> Ips,
     string SshPublicKey,
     string? HostKeyPinned,
@@ -269,7 +270,7 @@ public sealed record InstanceResponse(
         return new InstanceResponse(
             s.Id, s.Name, s.Region,
             new InstanceSizeResponse(s.Size.Preset, resolved?.Cpus, resolved?.MemoryMb, resolved?.CpuKind),
-            s.Image, s.DesiredState, s.ObservedState, s.MachineId, s.PrivateIp, s.VolumeId, s.VolumePath, s.Ips,
+            s.Image, s.DesiredState, s.ObservedState, s.MachineId, s.PrivateIp, s.VolumeId, s.VolumePath, s.VolumeSizeGb, s.Ips,
             s.SshPublicKey, s.HostKeyPinned, s.LastError, s.CreatedAt, s.UpdatedAt);
     }
 }

@@ -39,6 +39,7 @@ public static class InstanceProblems
         InstanceDestroyedException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance was destroyed", type: Destroyed),
         InstanceConflictException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance is in another state", type: Conflict),
         InstanceProviderException ex => FromProvider(ex),
+        InstanceVolumeUnavailableException ex => FromVolume(ex),
         InstanceUnreachableException ex => FromUnreachable(ex),
         Grains.Tenants.QuotaExceededException ex => FromQuota(ex),
         // The cluster did not answer in time, or the silo holding the grain just left: worth retrying, not a bug.
@@ -46,6 +47,15 @@ public static class InstanceProblems
         Orleans.Runtime.OrleansMessageRejectionException => TypedResults.Problem("The silo holding this object is unavailable; retry the request.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "The cluster is unavailable", type: ClusterUnavailable),
         _ => null,
     };
+
+    /// <summary>A kept volume a create may not mount: unknown to the tenant (404) or held by a live instance (409), naming the field.</summary>
+    private static ProblemHttpResult FromVolume(InstanceVolumeUnavailableException ex)
+    {
+        var (status, type, title) = ex.Reason == VolumeUnavailableReasons.InUse
+            ? (StatusCodes.Status409Conflict, Conflict, "The volume is in use")
+            : (StatusCodes.Status404NotFound, NotFound, "No such volume");
+        return TypedResults.Problem(ex.Message, statusCode: status, title: title, type: type, extensions: new Dictionary<string, object?> { ["field"] = ex.Field });
+    }
 
     private static ProblemHttpResult FromProvider(InstanceProviderException ex)
     {
