@@ -74,6 +74,7 @@ public static class GatewayExtensions
         routes.MapVersionEndpoints().RequireAuthorization(Callers.AnyKeyPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Other));
         routes.MapTenantEndpoints().WithMetadata(new BodySizeLimit(BodyLimits.Tenants));
         routes.MapInstanceEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));
+        routes.MapInstanceResourceEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));
         // Exec output and shells live as long as the command or the WebSocket: no request timeout.
         routes.MapExecEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Exec)).DisableRequestTimeout();
         routes.MapWorkflowEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Workflows));

@@ -13,12 +13,14 @@ public enum ParameterKind
     IntegerList = 5,
     /// <summary>One integer or a list of them, e.g. accepted HTTP statuses.</summary>
     IntegerOrList = 6,
-    /// <summary>A volume: <c>{ size_gb, path }</c>.</summary>
+    /// <summary>A volume: <c>{ size_gb, path }</c> to create one, or <c>{ id, path }</c> to mount a kept one.</summary>
     Volume = 7,
     /// <summary>A map of anything, e.g. a child workflow's inputs.</summary>
     AnyMap = 8,
     /// <summary>A string or an integer, e.g. a version.</summary>
     StringOrInteger = 9,
+    /// <summary>A machine size: a preset name such as <c>shared-cpu-2x</c>, or <c>{ cpus, memory_mb, cpu_kind }</c>.</summary>
+    Size = 10,
 }
 
 public sealed record ParameterSpec(string Name, ParameterKind Kind, bool Required, string Description);
@@ -51,6 +53,8 @@ public static class StepTypes
     public const string InstanceStart = "instance.start";
     public const string InstanceStop = "instance.stop";
     public const string InstanceDestroy = "instance.destroy";
+    public const string InstanceResize = "instance.resize";
+    public const string InstanceExtendVolume = "instance.extend_volume";
     public const string SshExec = "ssh.exec";
     public const string HttpCheck = "http.check";
     public const string Sleep = "sleep";
@@ -66,18 +70,24 @@ public static class StepTypes
             [
                 new("name", ParameterKind.String, true, "Machine name."),
                 new("region", ParameterKind.String, true, "Fly region, e.g. iad."),
-                new("size", ParameterKind.String, true, "Machine size, e.g. shared-cpu-1x."),
+                new("size", ParameterKind.Size, true, "Machine size: a preset such as shared-cpu-1x, or { cpus, memory_mb, cpu_kind }."),
                 new("image", ParameterKind.String, false, "Container image; the orchestrator's base image when omitted."),
                 new("env", ParameterKind.StringMap, false, "Environment variables of the machine."),
-                new("volume", ParameterKind.Volume, false, "A volume { size_gb, path } created and mounted with the machine."),
+                new("volume", ParameterKind.Volume, false, "A volume { size_gb, path } created and mounted with the machine, or { id, path }: a volume one of the tenant's destroyed instances kept."),
                 new("public_ip", ParameterKind.Boolean, false, "Allocate a public IP address."),
             ],
-            outputs: ["id", "name", "region", "private_ip", "private_address", "public_ip", "public_address"]),
+            outputs: ["id", "name", "region", "private_ip", "private_address", "public_ip", "public_address", "machine_id", "volume_id"]),
         Spec(InstanceStart, "Starts a stopped instance.", [s_instance], outputs: ["id", "state"]),
         Spec(InstanceStop, "Stops a running instance.", [s_instance], outputs: ["id", "state"]),
         Spec(InstanceDestroy, "Destroys an instance.",
             [s_instance, new("keep_volume", ParameterKind.Boolean, false, "Keep the instance's volume.")],
-            outputs: ["id"]),
+            outputs: ["id", "state", "volume_id"]),
+        Spec(InstanceResize, "Gives an instance's machine another size; Fly restarts it with the new CPUs and memory.",
+            [s_instance, new("size", ParameterKind.Size, true, "The new size: a preset such as shared-cpu-2x, or { cpus, memory_mb, cpu_kind }.")],
+            outputs: ["id", "state", "cpu_kind", "cpus", "memory_mb"]),
+        Spec(InstanceExtendVolume, "Grows an instance's volume (volumes never shrink).",
+            [s_instance, new("size_gb", ParameterKind.Integer, true, "The volume's new size in GB: more than its size now, at most 500.")],
+            outputs: ["id", "volume_id", "size_gb"]),
         Spec(SshExec, "Runs a command or a script on an instance over SSH.",
             [
                 s_instance,

@@ -243,14 +243,32 @@ public static class WorkflowSchema
         ParameterKind.Volume => new JsonObject
         {
             ["type"] = "object",
-            ["required"] = Array("size_gb", "path"),
+            ["required"] = Array("path"),
             ["additionalProperties"] = false,
             ["properties"] = new JsonObject
             {
                 ["size_gb"] = AnyOf(new JsonObject { ["type"] = "integer", ["minimum"] = 1, ["maximum"] = 500 }, Ref("template")),
+                ["id"] = AnyOf(new JsonObject { ["type"] = "string", ["pattern"] = "^vol_" }, Ref("template")),
                 ["path"] = new JsonObject { ["type"] = "string", ["pattern"] = "^/" },
             },
+            // A new volume (size_gb) or a kept one (id), never both.
+            ["oneOf"] = new JsonArray(new JsonObject { ["required"] = Array("size_gb") }, new JsonObject { ["required"] = Array("id") }),
         },
+        ParameterKind.Size => AnyOf(
+            new JsonObject { ["type"] = "string", ["pattern"] = "^(shared-cpu|performance)-[0-9]{1,2}x$" },
+            new JsonObject
+            {
+                ["type"] = "object",
+                ["required"] = Array("cpus", "memory_mb"),
+                ["additionalProperties"] = false,
+                ["properties"] = new JsonObject
+                {
+                    ["cpus"] = AnyOf(new JsonObject { ["type"] = "integer", ["minimum"] = 1 }, Ref("template")),
+                    ["memory_mb"] = AnyOf(new JsonObject { ["type"] = "integer", ["minimum"] = 256, ["multipleOf"] = 256 }, Ref("template")),
+                    ["cpu_kind"] = AnyOf(new JsonObject { ["enum"] = Array("shared", "performance") }, Ref("template")),
+                },
+            },
+            Ref("template")),
         ParameterKind.AnyMap => new JsonObject { ["type"] = "object" },
         _ => new JsonObject { ["type"] = Array("string", "integer") },
     };

@@ -28,7 +28,7 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
 
     private static readonly string[] s_instanceFields = ["id", "name", "region", "private_ip", "public_ip"];
     private static readonly string[] s_runFields = ["id", "workflow"];
-    private static readonly string[] s_volumeFields = ["size_gb", "path"];
+    private static readonly string[] s_sizeFields = ["cpus", "memory_mb", "cpu_kind"];
     private static readonly string[] s_roots = ["inputs", "steps", "secrets", "instance", "run"];
 
     private readonly List<WorkflowError> _errors = [];
@@ -282,7 +282,8 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
             ParameterKind.StringMap => value is MapValue ? null : "a mapping of names to values, e.g. { PORT: \"3000\" }",
             ParameterKind.IntegerList => value is ListValue ? null : "a list of whole numbers, e.g. [0, 1]",
             ParameterKind.IntegerOrList => value is ListValue || IsInteger(value) ? null : "a whole number or a list of them, e.g. 200 or [200, 204]",
-            ParameterKind.Volume => value is MapValue ? null : "a mapping { size_gb, path }",
+            ParameterKind.Volume => value is MapValue ? null : "a mapping { size_gb, path } or { id, path }",
+            ParameterKind.Size => value is StringValue or MapValue ? null : "a preset name such as shared-cpu-1x, or a mapping { cpus, memory_mb, cpu_kind }",
             ParameterKind.AnyMap => value is MapValue ? null : "a mapping",
             ParameterKind.StringOrInteger => value is StringValue || IsInteger(value) ? null : "a string or a whole number",
             _ => null,
@@ -336,6 +337,13 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
             case ParameterKind.Volume:
                 CheckVolume((MapValue)value, path);
                 break;
+            case ParameterKind.Size when value is StringValue preset && !SizePreset().IsMatch(preset.Value):
+                Error(WorkflowErrorCodes.InvalidParameter, path,
+                    $"'{parameter.Name}' of {stepType} is '{preset.Value}'; expected a preset such as shared-cpu-1x (shared-cpu-{{1,2,4,6,8}}x, performance-{{1,2,4,6,8,10,12,14,16}}x) or {{ cpus, memory_mb, cpu_kind }}.");
+                break;
+            case ParameterKind.Size when value is MapValue size:
+                CheckSize(size, path);
+                break;
             case ParameterKind.String when parameter.Name == "url"
                 && !(Uri.TryCreate(((StringValue)value).Value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"):
                 Error(WorkflowErrorCodes.InvalidParameter, path, $"'url' must be an absolute http or https URL, not '{((StringValue)value).Value}'.");
@@ -358,17 +366,61 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
                 case "path" when value is not StringValue { Value: ['/', ..] }:
                     Error(WorkflowErrorCodes.WrongParameterType, itemPath, $"'path' is {Describe(value)}; expected an absolute mount path such as /data.");
                     break;
-                case "size_gb" or "path":
+                case "id" when value is StringValue s && Template.IsTemplate(s.Value):
+                    break;
+                case "id" when value is not StringValue { Value: ['v', 'o', 'l', '_', _, ..] }:
+                    Error(WorkflowErrorCodes.WrongParameterType, itemPath, $"'id' is {Describe(value)}; expected a volume id such as vol_9vw681egy1jj5xm4, usually ${{{{ steps.<create step>.outputs.volume_id }}}}.");
+                    break;
+                case "size_gb" or "path" or "id":
                     break;
                 default:
-                    Error(WorkflowErrorCodes.UnknownParameter, itemPath, $"A volume has no field '{key}'; its fields are size_gb and path.");
+                    Error(WorkflowErrorCodes.UnknownParameter, itemPath, $"A volume has no field '{key}'; its fields are size_gb (a new volume) or id (a kept one), and path.");
                     break;
             }
         }
 
-        foreach (var required in s_volumeFields.Where(r => !volume.Entries.ContainsKey(r)))
+        if (!volume.Entries.ContainsKey("path"))
         {
-            Error(WorkflowErrorCodes.MissingParameter, SourceMap.Child(path, required), $"A volume needs '{required}'.");
+            Error(WorkflowErrorCodes.MissingParameter, SourceMap.Child(path, "path"), "A volume needs 'path'.");
+        }
+
+        if (volume.Entries.ContainsKey("size_gb") && volume.Entries.ContainsKey("id"))
+        {
+            Error(WorkflowErrorCodes.ConflictingParameters, SourceMap.Child(path, "id"),
+                "A volume is either { size_gb, path } (a new volume) or { id, path } (one a destroyed instance kept), not both; keep one.");
+        }
+        else if (!volume.Entries.ContainsKey("size_gb") && !volume.Entries.ContainsKey("id"))
+        {
+            Error(WorkflowErrorCodes.MissingParameter, SourceMap.Child(path, "size_gb"), "A volume needs 'size_gb' (a new volume) or 'id' (one a destroyed instance kept).");
+        }
+    }
+
+    private void CheckSize(MapValue size, string path)
+    {
+        foreach (var (key, value) in size.Entries)
+        {
+            var itemPath = SourceMap.Child(path, key);
+            switch (key)
+            {
+                case "cpus" or "memory_mb" or "cpu_kind" when value is StringValue s && Template.IsTemplate(s.Value):
+                    break;
+                case "cpus" or "memory_mb" when !IsInteger(value) || ((NumberValue)value).Value < 1:
+                    Error(WorkflowErrorCodes.WrongParameterType, itemPath, $"'{key}' is {Describe(value)}; expected a whole number{(key == "cpus" ? " of CPUs" : " of MB, a multiple of 256")}.");
+                    break;
+                case "cpu_kind" when value is not StringValue { Value: "shared" or "performance" }:
+                    Error(WorkflowErrorCodes.WrongParameterType, itemPath, $"'cpu_kind' is {Describe(value)}; expected shared or performance.");
+                    break;
+                case "cpus" or "memory_mb" or "cpu_kind":
+                    break;
+                default:
+                    Error(WorkflowErrorCodes.UnknownParameter, itemPath, $"A size has no field '{key}'; its fields are {string.Join(", ", s_sizeFields)}.{Suggest.DidYouMean(key, s_sizeFields)}");
+                    break;
+            }
+        }
+
+        foreach (var required in s_sizeFields[..2].Where(r => !size.Entries.ContainsKey(r)))
+        {
+            Error(WorkflowErrorCodes.MissingParameter, SourceMap.Child(path, required), $"A size needs '{required}' (or use a preset such as shared-cpu-1x).");
         }
     }
 
@@ -712,6 +764,9 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex EnvName();
+
+    [GeneratedRegex("^(shared-cpu|performance)-[0-9]{1,2}x$", RegexOptions.CultureInvariant)]
+    private static partial Regex SizePreset();
 
     [GeneratedRegex("^[A-Z_][A-Z0-9_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex SecretName();

@@ -301,7 +301,7 @@ public sealed class BadDefinitionTests
               - id: run
                 uses: ssh.exec
                 with:
-                  instance: ${{ steps.box.outputs.machine_id }}
+                  instance: ${{ steps.box.outputs.machine_ip }}
                   command: ls
             """, WorkflowErrorCodes.UnknownOutput, 9, 17, "steps[1].with.instance"),
         new("undeclared ssh output", WorkflowFormat.Yaml, """

@@ -34,7 +34,7 @@ public sealed class StepParametersTests
                   timeout: ${{ inputs.wait }}
               - id: box
                 uses: instance.create
-                with: { name: b, region: iad, size: s, env: { PORT: "${{ inputs.port }}", DEBUG: true }, public_ip: "${{ inputs.port == 3000 }}" }
+                with: { name: b, region: iad, size: shared-cpu-1x, env: { PORT: "${{ inputs.port }}", DEBUG: true }, public_ip: "${{ inputs.port == 3000 }}" }
             """, WorkflowFormat.Yaml).Definition!;
 
         var check = StepParameters.Render(definition.Steps[0], s_context);

@@ -63,6 +63,27 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// </summary>
     [Alias("PinHostKey")]
     Task<bool> PinHostKeyAsync(string hostKey, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gives the machine <paramref name="size"/>: its config is updated under a machine lease, and Fly restarts it
+    /// with the new CPUs and memory (a stopped machine stays stopped). The current size again does nothing.
+    /// </summary>
+    /// <exception cref="InstanceValidationException">The size is invalid; the exception names the field.</exception>
+    /// <exception cref="InstanceNotFoundException">The instance was never created.</exception>
+    /// <exception cref="InstanceDestroyedException">The instance was destroyed.</exception>
+    /// <exception cref="InstanceConflictException">The instance is still being created.</exception>
+    /// <exception cref="InstanceProviderException">Fly refused or failed the call (another holder of the lease: conflict).</exception>
+    [Alias("Resize")]
+    Task<InstanceSnapshot> ResizeAsync(InstanceSize size, CancellationToken cancellationToken = default);
+
+    /// <summary>Grows the instance's volume to <paramref name="sizeGb"/>; volumes never shrink.</summary>
+    /// <exception cref="InstanceValidationException"><c>size_gb</c> is not greater than the volume's size, or above the maximum.</exception>
+    /// <exception cref="InstanceNotFoundException">The instance was never created.</exception>
+    /// <exception cref="InstanceDestroyedException">The instance was destroyed.</exception>
+    /// <exception cref="InstanceConflictException">The instance has no volume, or is still being created.</exception>
+    /// <exception cref="InstanceProviderException">Fly refused or failed the call.</exception>
+    [Alias("ExtendVolume")]
+    Task<InstanceSnapshot> ExtendVolumeAsync(int sizeGb, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Builds and splits instance grain keys: the tenant always comes first, so one tenant cannot name another's instance.</summary>
@@ -124,10 +145,19 @@ public sealed record InstanceSize(
     [property: Id(2)] int? MemoryMb = null,
     [property: Id(3)] string? CpuKind = null);
 
+/// <summary>
+/// A volume to create (<see cref="SizeGb"/>, <see cref="Id"/> null) or an existing one to mount (<see cref="Id"/>,
+/// <see cref="SizeGb"/> 0): one the tenant kept when it destroyed an instance with <c>keep_volume</c>.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orchestrator.InstanceVolumeSpec")]
 public sealed record InstanceVolumeSpec(
     [property: Id(0)] int SizeGb,
-    [property: Id(1)] string Path);
+    [property: Id(1)] string Path,
+    [property: Id(2)] string? Id = null)
+{
+    /// <summary>An existing volume, mounted at <paramref name="path"/>.</summary>
+    public static InstanceVolumeSpec Existing(string id, string path) => new(0, path, id);
+}
 
 /// <summary>What the instance grain reports (<see cref="LastError"/> is <see cref="Error"/>'s message, kept for older callers): served from its cache, never a live Fly read unless asked.</summary>
 [GenerateSerializer, Immutable, Alias("orchestrator.InstanceSnapshot")]
@@ -151,4 +181,5 @@ public sealed record InstanceSnapshot(
     [property: Id(16)] string? LastError = null,
     [property: Id(17)] long Revision = 0,
     [property: Id(18)] InstanceError? Error = null,
-    [property: Id(19)] string? HostKeyFingerprint = null);
+    [property: Id(19)] string? HostKeyFingerprint = null,
+    [property: Id(20)] int? VolumeSizeGb = null);

@@ -75,7 +75,18 @@ public static partial class InstanceSpecRules
 
         if (spec.Volume is { } volume)
         {
-            if (volume.SizeGb is < 1 or > MaxVolumeSizeGb)
+            if (volume.Id is { } volumeId)
+            {
+                if (volume.SizeGb != 0)
+                {
+                    problems.Add(("volume", "is either {size_gb, path} (a new volume) or {id, path} (a kept one), not both"));
+                }
+                else if (ValidateVolumeId(volumeId) is { } idProblem)
+                {
+                    problems.Add(("volume.id", idProblem));
+                }
+            }
+            else if (volume.SizeGb is < 1 or > MaxVolumeSizeGb)
             {
                 problems.Add(("volume.size_gb", $"must be from 1 to {MaxVolumeSizeGb}"));
             }
@@ -89,11 +100,27 @@ public static partial class InstanceSpecRules
         return problems;
     }
 
+    /// <summary>Returns <see langword="null"/> for a well-formed Fly volume id (<c>vol_</c> and letters or digits), else the reason.</summary>
+    public static string? ValidateVolumeId(string? id) =>
+        id is not null && VolumeIdPattern().IsMatch(id) ? null : "must be a volume id such as 'vol_9vw681egy1jj5xm4'";
+
+    /// <summary>
+    /// Returns <see langword="null"/> when <paramref name="sizeGb"/> can replace a volume of <paramref name="currentSizeGb"/>
+    /// (it must grow it, up to <see cref="MaxVolumeSizeGb"/>), else the reason; the field is <c>size_gb</c>.
+    /// </summary>
+    public static string? ValidateVolumeGrowth(int sizeGb, int currentSizeGb) => sizeGb switch
+    {
+        _ when sizeGb <= currentSizeGb => $"must be greater than the volume's current {currentSizeGb} GB: volumes never shrink",
+        > MaxVolumeSizeGb => $"must be at most {MaxVolumeSizeGb}",
+        _ => null,
+    };
+
     /// <summary>Resolves a size to (cpu kind, cpus, memory) as Fly would, or null when it is invalid.</summary>
     public static (string CpuKind, int Cpus, int MemoryMb)? Resolve(InstanceSize size) =>
         ValidateSize(size) is null ? ResolveUnchecked(size) : null;
 
-    private static (string Field, string Problem)? ValidateSize(InstanceSize? size)
+    /// <summary>The problem with <paramref name="size"/> as (field, reason), or <see langword="null"/> when it is valid.</summary>
+    public static (string Field, string Problem)? ValidateSize(InstanceSize? size)
     {
         if (size is null || (size.Preset is null && size.Cpus is null && size.MemoryMb is null && size.CpuKind is null))
         {
@@ -157,4 +184,7 @@ public static partial class InstanceSpecRules
 
     [GeneratedRegex("^(shared-cpu|performance)-([0-9]{1,2})x$", RegexOptions.CultureInvariant)]
     private static partial Regex PresetPattern();
+
+    [GeneratedRegex("^vol_[a-z0-9]{1,60}$", RegexOptions.CultureInvariant)]
+    private static partial Regex VolumeIdPattern();
 }

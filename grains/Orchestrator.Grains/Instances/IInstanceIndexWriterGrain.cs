@@ -24,4 +24,13 @@ internal interface IInstanceIndexWriterGrain : IGrainWithStringKey
     /// <exception cref="Tenants.QuotaExceededException">The tenant already has <paramref name="maxInstances"/> instances.</exception>
     [Alias("Reserve")]
     Task ReserveAsync(string instanceId, int maxInstances);
+
+    /// <summary>
+    /// Lets <paramref name="instanceId"/> (reserved, not yet created) mount the existing volume <paramref name="volumeId"/>:
+    /// one of this tenant's destroyed instances must have kept it, and no other instance of the tenant that is not
+    /// destroyed may hold it. Claims are made one at a time, so two creates cannot both take the same volume.
+    /// </summary>
+    /// <exception cref="InstanceVolumeUnavailableException">Not the tenant's kept volume (not found), or held by a live instance (in use).</exception>
+    [Alias("ClaimVolume")]
+    Task ClaimVolumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 }

@@ -121,7 +121,8 @@ internal sealed partial class InstanceGrain(
             // The quota is checked once, before anything exists: a create resumed after a crash is already counted.
             var quotas = await GrainFactory.GetGrain<ITenantGrain>(_tenant).GetQuotasAsync();
             await GrainFactory.GetGrain<IInstanceIndexWriterGrain>(_tenant).ReserveAsync(_instanceId, quotas.MaxInstances ?? int.MaxValue);
-            await InitializeAsync(spec, requestId, cancellationToken);
+            var keptVolume = await ClaimKeptVolumeAsync(spec, cancellationToken);
+            await InitializeAsync(spec, requestId, keptVolume, cancellationToken);
         }
 
         await ProvisionAsync(cancellationToken);
@@ -260,7 +261,7 @@ internal sealed partial class InstanceGrain(
 
     private bool Exists => state.RecordExists && S.Phase != InstancePhases.None;
 
-    private async Task InitializeAsync(InstanceSpec spec, string requestId, CancellationToken cancellationToken)
+    private async Task InitializeAsync(InstanceSpec spec, string requestId, FlyVolume? keptVolume, CancellationToken cancellationToken)
     {
         var pair = await keys.CreateAsync($"orchestrator:{Key}", cancellationToken);
         // The machine's host key is made here and injected, so that even the first connection is verified.
@@ -295,6 +296,7 @@ internal sealed partial class InstanceGrain(
         CryptographicOperations.ZeroMemory(pair.PrivateKey);
         CryptographicOperations.ZeroMemory(host.PrivateKey);
         state.State = fresh;
+        AdoptVolume(keptVolume);
         await WriteAsync(cancellationToken);
     }
 
@@ -419,7 +421,7 @@ internal sealed partial class InstanceGrain(
         using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         try
         {
-            await RemoveResourcesAsync(keepVolume: false, cleanup.Token);
+            await RemoveResourcesAsync(keepVolume: S.VolumeAdopted, cleanup.Token);
         }
         catch (Exception ex) when (ex is FlyApiException or OperationCanceledException)
         {
@@ -674,10 +676,10 @@ internal sealed partial class InstanceGrain(
     private InstanceSpec ToSpec() => new(
         S.Name,
         S.Region,
-        new InstanceSize(S.SizePreset, S.Cpus, S.MemoryMb, S.CpuKind),
+        RequestedSize(),
         S.Image,
         S.Env.Count == 0 ? null : S.Env,
-        S.VolumeSizeGb is { } size ? new InstanceVolumeSpec(size, S.VolumePath ?? "") : null,
+        RequestedVolume(),
         S.PublicIp);
 
     private InstanceSnapshot ToSnapshot() => new(
@@ -700,7 +702,8 @@ internal sealed partial class InstanceGrain(
         S.LastError,
         S.Revision,
         S.Error,
-        S.HostKey is { } hostKey ? Ssh.SshKeys.Fingerprint(hostKey) : null);
+        S.HostKey is { } hostKey ? Ssh.SshKeys.Fingerprint(hostKey) : null,
+        VolumeSizeNow());
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Instance {Instance} created: machine {MachineId} in {Region}")]
     private partial void LogCreated(string instance, string? machineId, string region);

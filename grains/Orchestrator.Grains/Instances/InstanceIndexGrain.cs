@@ -14,6 +14,9 @@ public sealed class InstanceIndexEntry
     [Id(1)] public string DesiredState { get; set; } = "";
     [Id(2)] public string ObservedState { get; set; } = "";
     [Id(3)] public long Revision { get; set; }
+
+    /// <summary>The volume the instance mounts, or kept when destroyed: how a claim on a kept volume finds its owner.</summary>
+    [Id(4)] public string? VolumeId { get; set; }
 }
 
 internal sealed class InstanceIndexGrain(
@@ -38,6 +41,7 @@ internal sealed class InstanceIndexGrain(
             DesiredState = snapshot.DesiredState,
             ObservedState = snapshot.ObservedState,
             Revision = snapshot.Revision,
+            VolumeId = snapshot.VolumeId,
         };
         await state.WriteStateAsync();
     }
@@ -69,6 +73,39 @@ internal sealed class InstanceIndexGrain(
         if (state.State.Entries.Remove(instanceId))
         {
             await state.WriteStateAsync();
+        }
+    }
+
+    async Task IInstanceIndexWriterGrain.ClaimVolumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken)
+    {
+        var entries = state.State.Entries;
+        // The index may trail the instances (their updates are one-way): it picks the candidates, and each one's own
+        // snapshot decides. A candidate with no snapshot yet is a create that claimed the volume and has not written.
+        var candidates = entries.Where(e => e.Key != instanceId && e.Value.VolumeId == volumeId).ToList();
+        var snapshots = await Task.WhenAll(candidates.Select(e => GrainFactory.GetGrain<IInstanceGrain>(InstanceKey.Format(Tenant, e.Key)).GetAsync(cancellationToken)));
+        var kept = false;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var snapshot = snapshots[i];
+            if (snapshot is null || (snapshot.VolumeId == volumeId && snapshot.ObservedState != InstanceStates.Destroyed))
+            {
+                throw new InstanceVolumeUnavailableException(
+                    VolumeUnavailableReasons.InUse, "volume.id", $"volume.id '{volumeId}' is mounted by instance '{candidates[i].Key}'; destroy it with keep_volume=true first.");
+            }
+
+            kept |= snapshot.VolumeId == volumeId;
+        }
+
+        if (!kept)
+        {
+            throw new InstanceVolumeUnavailableException(
+                VolumeUnavailableReasons.NotFound, "volume.id", $"volume.id '{volumeId}' is not a volume kept by one of this tenant's destroyed instances.");
+        }
+
+        if (entries.TryGetValue(instanceId, out var claimant) && claimant.VolumeId != volumeId)
+        {
+            claimant.VolumeId = volumeId;
+            await state.WriteStateAsync(cancellationToken);
         }
     }
 

@@ -46,6 +46,23 @@ public sealed class InstanceState
     [Id(30)] public List<InstanceEvent> Events { get; set; } = [];
 
     [Id(31)] public long LastEventSequence { get; set; }
+
+    // Resources (InstanceGrain.Resources.cs). SizePreset..CpuKind above are the machine's size now; the size the
+    // create asked for is kept apart once it changes, so that repeating that create still finds the same spec.
+    [Id(40)] public bool Resized { get; set; }
+    [Id(41)] public string? CreatedSizePreset { get; set; }
+    [Id(42)] public int? CreatedCpus { get; set; }
+    [Id(43)] public int? CreatedMemoryMb { get; set; }
+    [Id(44)] public string? CreatedCpuKind { get; set; }
+
+    /// <summary>A resize was persisted but Fly has not confirmed it: repeating it calls Fly again.</summary>
+    [Id(45)] public bool ResizePending { get; set; }
+
+    /// <summary>The volume existed before the instance (a kept one, mounted by id): a failed create must not delete it.</summary>
+    [Id(46)] public bool VolumeAdopted { get; set; }
+
+    /// <summary>The volume's size as last known (after an extend, or read when adopted); null while it is <see cref="VolumeSizeGb"/>.</summary>
+    [Id(47)] public int? VolumeCurrentSizeGb { get; set; }
 }
 
 /// <summary>Where the instance's own bookkeeping is, apart from the machine's state.</summary>

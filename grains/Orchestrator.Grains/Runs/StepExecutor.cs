@@ -30,6 +30,8 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
             StepTypes.InstanceStart => await TransitionAsync(attempt, with, InstanceStates.Started, (g, ct) => g.StartAsync(ct), cancellationToken),
             StepTypes.InstanceStop => await TransitionAsync(attempt, with, InstanceStates.Stopped, (g, ct) => g.StopAsync(ct), cancellationToken),
             StepTypes.InstanceDestroy => await DestroyAsync(attempt, with, cancellationToken),
+            StepTypes.InstanceResize => await ResizeAsync(attempt, with, cancellationToken),
+            StepTypes.InstanceExtendVolume => await ExtendVolumeAsync(attempt, with, cancellationToken),
             StepTypes.SshExec => await ExecAsync(attempt, with, cancellationToken),
             StepTypes.HttpCheck => await HttpCheckAsync(attempt, with, cancellationToken),
             StepTypes.Sleep => await SleepAsync(attempt, with, cancellationToken),
@@ -46,13 +48,15 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         if (with.GetOptionalMap("volume") is { } volumeMap)
         {
             var volumeParameters = new StepParameters(attempt.Step.Id, volumeMap.Entries);
-            volume = new InstanceVolumeSpec(volumeParameters.GetOptionalInteger("size_gb") ?? 0, volumeParameters.GetString("path"));
+            volume = volumeParameters.GetOptionalString("id") is { } volumeId
+                ? InstanceVolumeSpec.Existing(volumeId, volumeParameters.GetString("path"))
+                : new InstanceVolumeSpec(volumeParameters.GetOptionalInteger("size_gb") ?? 0, volumeParameters.GetString("path"));
         }
 
         var spec = new InstanceSpec(
             name,
             with.GetString("region"),
-            new InstanceSize(with.GetString("size")),
+            ReadSize(attempt, with),
             with.GetOptionalString("image"),
             with.GetOptionalStringMap("env"),
             volume,
@@ -93,7 +97,49 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
         var keepVolume = with.GetOptionalBoolean("keep_volume") ?? false;
         var snapshot = await PatientlyAsync(attempt, ct => grain.DestroyAsync(keepVolume, ct), cancellationToken);
-        return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState };
+        return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState, ["volume_id"] = snapshot.VolumeId };
+    }
+
+    private async Task<JsonObject> ResizeAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
+    {
+        var grain = Instance(attempt, with.GetString("instance"));
+        var size = ReadSize(attempt, with);
+        if (InstanceSpecRules.ValidateSize(size) is { } problem)
+        {
+            throw new InvalidOperationException($"{problem.Field} {problem.Problem}");
+        }
+
+        var resized = await PatientlyAsync(attempt, ct => grain.ResizeAsync(size, ct), cancellationToken);
+        // Fly restarts the machine with its new size: the step ends when it is back in the state it was asked to be in.
+        var snapshot = await WaitForStateAsync(attempt, grain, resized.DesiredState, cancellationToken);
+        var (cpuKind, cpus, memoryMb) = InstanceSpecRules.Resolve(snapshot.Size) ?? (snapshot.Size.CpuKind ?? "", snapshot.Size.Cpus ?? 0, snapshot.Size.MemoryMb ?? 0);
+        return new JsonObject { ["id"] = snapshot.Id, ["state"] = snapshot.ObservedState, ["cpu_kind"] = cpuKind, ["cpus"] = cpus, ["memory_mb"] = memoryMb };
+    }
+
+    private async Task<JsonObject> ExtendVolumeAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
+    {
+        var grain = Instance(attempt, with.GetString("instance"));
+        var sizeGb = with.GetOptionalInteger("size_gb") ?? throw new InvalidOperationException("size_gb is required");
+        var snapshot = await grain.GetAsync(cancellationToken) ?? throw new InvalidOperationException($"instance '{with.GetString("instance")}' does not exist");
+        // Steps run at least once: a volume that already has the size asked for (this step's earlier attempt grew it) is done.
+        if (snapshot.VolumeSizeGb != sizeGb || snapshot.VolumeId is null)
+        {
+            snapshot = await PatientlyAsync(attempt, ct => grain.ExtendVolumeAsync(sizeGb, ct), cancellationToken);
+        }
+
+        return new JsonObject { ["id"] = snapshot.Id, ["volume_id"] = snapshot.VolumeId, ["size_gb"] = snapshot.VolumeSizeGb };
+    }
+
+    /// <summary>A size parameter: a preset name, or a mapping { cpus, memory_mb, cpu_kind }.</summary>
+    private static InstanceSize ReadSize(StepAttempt attempt, StepParameters with)
+    {
+        if (with.Values.TryGetValue("size", out var value) && value is MapValue map)
+        {
+            var size = new StepParameters(attempt.Step.Id, map.Entries);
+            return new InstanceSize(null, size.GetOptionalInteger("cpus") ?? 0, size.GetOptionalInteger("memory_mb") ?? 0, size.GetOptionalString("cpu_kind"));
+        }
+
+        return new InstanceSize(with.GetString("size"));
     }
 
     private async Task<JsonObject> ExecAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
@@ -328,6 +374,7 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
             ["public_ip"] = publicIp,
             ["public_address"] = UrlHost(publicIp),
             ["machine_id"] = snapshot.MachineId,
+            ["volume_id"] = snapshot.VolumeId,
         };
 
         static string? UrlHost(string? ip) =>

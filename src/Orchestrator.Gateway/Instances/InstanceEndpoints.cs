@@ -243,9 +243,9 @@ public static class InstanceEndpoints
         return await CallAsync(async () => Accepted($"/api/instances/{id}", await transition(Grain(cluster, user, id), cancellationToken)));
     }
 
-    private static IInstanceGrain Grain(IClusterClient cluster, ClaimsPrincipal user, string id) => cluster.GetGrain<IInstanceGrain>(InstanceKey.Format(user.Tenant(), id));
+    internal static IInstanceGrain Grain(IClusterClient cluster, ClaimsPrincipal user, string id) => cluster.GetGrain<IInstanceGrain>(InstanceKey.Format(user.Tenant(), id));
 
-    private static AcceptedJsonResult Accepted(string location, InstanceSnapshot snapshot) =>
+    internal static IResult Accepted(string location, InstanceSnapshot snapshot) =>
         new AcceptedJsonResult(location, InstanceResponse.From(snapshot));
 
     private static async Task<InstanceSnapshot> WaitForStartedAsync(IInstanceGrain grain, InstanceSnapshot snapshot, TimeProvider time, CancellationToken cancellationToken)
@@ -261,7 +261,7 @@ public static class InstanceEndpoints
         return snapshot;
     }
 
-    private static async Task<IResult> CallAsync(Func<Task<IResult>> call)
+    internal static async Task<IResult> CallAsync(Func<Task<IResult>> call)
     {
         try
         {

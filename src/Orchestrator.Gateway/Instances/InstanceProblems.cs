@@ -41,6 +41,7 @@ public static class InstanceProblems
         InstanceDestroyedException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance was destroyed", type: Destroyed),
         InstanceConflictException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The instance is in another state", type: Conflict),
         InstanceProviderException ex => FromProvider(ex),
+        InstanceVolumeUnavailableException ex => FromVolume(ex),
         InstanceUnreachableException ex => FromUnreachable(ex),
         Grains.Tenants.QuotaExceededException ex => FromQuota(ex),
         MachinesUnavailableException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "This cluster cannot run machines now", type: MachinesUnavailable),
@@ -61,6 +62,15 @@ public static class InstanceProblems
             title: "The instance failed to start",
             type: InstanceFailed,
             extensions: new Dictionary<string, object?> { ["instance"] = snapshot.Id, ["last_error"] = error });
+    }
+
+    /// <summary>A kept volume a create may not mount: unknown to the tenant (404) or held by a live instance (409), naming the field.</summary>
+    private static ProblemHttpResult FromVolume(InstanceVolumeUnavailableException ex)
+    {
+        var (status, type, title) = ex.Reason == VolumeUnavailableReasons.InUse
+            ? (StatusCodes.Status409Conflict, Conflict, "The volume is in use")
+            : (StatusCodes.Status404NotFound, NotFound, "No such volume");
+        return TypedResults.Problem(ex.Message, statusCode: status, title: title, type: type, extensions: new Dictionary<string, object?> { ["field"] = ex.Field });
     }
 
     private static ProblemHttpResult FromProvider(InstanceProviderException ex)

@@ -15,6 +15,7 @@ public sealed record InstanceResponse(
     string? PrivateIp,
     string? VolumeId,
     string? VolumePath,
+    int? VolumeSizeGb,
     IReadOnlyList<string> Ips,
     string SshPublicKey,
     string? HostKeyPinned,
@@ -30,7 +31,7 @@ public sealed record InstanceResponse(
         return new InstanceResponse(
             s.Id, s.Name, s.Region,
             new InstanceSizeResponse(s.Size.Preset, resolved?.Cpus, resolved?.MemoryMb, resolved?.CpuKind),
-            s.Image, s.DesiredState, s.ObservedState, s.MachineId, s.PrivateIp, s.VolumeId, s.VolumePath, s.Ips,
+            s.Image, s.DesiredState, s.ObservedState, s.MachineId, s.PrivateIp, s.VolumeId, s.VolumePath, s.VolumeSizeGb, s.Ips,
             s.SshPublicKey, s.HostKeyPinned, s.HostKeyFingerprint, InstanceErrorResponse.From(s.Error, s.LastError, s.UpdatedAt), s.CreatedAt, s.UpdatedAt);
     }
 }

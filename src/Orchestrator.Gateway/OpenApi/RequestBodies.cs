@@ -18,7 +18,7 @@ public sealed record CreateInstanceRequest(
     string? Image = null,
     [property: Description("Environment variables for the machine (at most 64).")]
     IReadOnlyDictionary<string, string>? Env = null,
-    [property: Description("A volume to create and mount.")]
+    [property: Description("A volume to create and mount ({size_gb, path}), or one kept by a destroyed instance of the tenant to mount ({id, path}).")]
     InstanceVolumeRequest? Volume = null,
     [property: Description("Whether the machine gets a public IP address.")]
     bool? PublicIp = null);
@@ -32,12 +32,14 @@ public sealed record InstanceSizeRequest(
     [property: Description("'shared' (the default) or 'performance'.")]
     string? CpuKind = null);
 
-/// <summary>A volume to create with the instance.</summary>
+/// <summary>A volume to create with the instance, or a kept one to mount.</summary>
 public sealed record InstanceVolumeRequest(
-    [property: Description("Size in GB, from 1 to 500.")]
-    int SizeGb,
     [property: Description("Absolute mount path other than '/', without '..' or spaces.")]
-    string Path);
+    string Path,
+    [property: Description("Size in GB, from 1 to 500, of a new volume. Not together with id.")]
+    int? SizeGb = null,
+    [property: Description("The id of a volume that one of the tenant's destroyed instances kept (DELETE with keep_volume=true) and no live instance mounts; it must be in the instance's region. Not together with size_gb.")]
+    string? Id = null);
 
 /// <summary>The body of <c>POST /api/instances/{id}/exec</c>.</summary>
 public sealed record ExecRequest(
