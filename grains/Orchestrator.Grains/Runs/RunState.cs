@@ -1,8 +1,9 @@
 namespace Orchestrator.Grains.Runs;
 
 /// <summary>
-/// A run's checkpoint: plain settable members (stored as JSON). Written once per step transition; everything a
-/// resumed run needs is here or in the immutable workflow version it names.
+/// A run's checkpoint: plain settable members, stored in Orleans' binary format by <see cref="RunStateGrainStorage"/>
+/// (older checkpoints may still be JSON until their next write), so the <c>[Id]</c>s are the format: never reuse or
+/// renumber one. Written once per step transition; everything a resumed run needs is here or in the immutable workflow version it names.
 /// </summary>
 [GenerateSerializer, Alias("orchestrator.RunState")]
 public sealed class RunState
