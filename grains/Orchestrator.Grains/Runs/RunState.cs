@@ -42,6 +42,12 @@ public sealed class RunState
     /// <see cref="InputsJson"/> holds them masked.
     /// </summary>
     [Id(17)] public byte[]? SecretInputsProtected { get; set; }
+
+    /// <summary>
+    /// The run executes the built-in template <see cref="Workflow"/>, not a tenant's workflow of that name: a tenant
+    /// may register its own version 1 later, and a resumed or reread run must never load that instead.
+    /// </summary>
+    [Id(18)] public bool BuiltIn { get; set; }
 }
 
 [GenerateSerializer, Alias("orchestrator.StepState")]
