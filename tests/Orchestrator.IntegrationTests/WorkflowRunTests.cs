@@ -352,6 +352,50 @@ public sealed class WorkflowRunTests(ExecFixture fixture) : IClassFixture<ExecFi
         Assert.Contains("region", retried.Steps[0].Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ASecretCutBetweenTwoOutputChunksIsMaskedInTheEvents()
+    {
+        const string secret = "split-secret-0123456789";
+        await RegisterAsync("""
+            name: split-secret
+            steps:
+              - id: print
+                uses: ssh.exec
+                with:
+                  instance: box
+                  # Two writes with a pause between them: the secret reaches the silo in two chunks.
+                  command: "printf '%s' \"$S\" | head -c 9; sleep 0.3; printf '%s\\n' \"$S\" | tail -c +10"
+                  env: { S: "${{ secrets.S }}" }
+            """);
+
+        var run = await RunAsync("split-secret", secrets: new Dictionary<string, string> { ["S"] = secret });
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        var chunks = (await EventsAsync(run.RunId)).Where(e => e.Kind == RunEventKinds.StepOutput).Select(e => JsonNode.Parse(e.Data)!["data"]!.GetValue<string>()).ToList();
+        Assert.Equal("***\n", string.Concat(chunks));
+        Assert.DoesNotContain(chunks, c => c.Contains(secret[..9], StringComparison.Ordinal) || c.Contains(secret[9..], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AFailedCommandQuotesTheRealEndOfAStderrLongerThanTheOutputCap()
+    {
+        await RegisterAsync("""
+            name: loud-failure
+            steps:
+              - id: fail
+                uses: ssh.exec
+                with:
+                  instance: box
+                  command: "head -c 1500000 /dev/zero | tr '\\0' x >&2; echo >&2; echo 'fatal: the real reason' >&2; exit 4"
+            """);
+
+        var run = await RunAsync("loud-failure");
+
+        Assert.Equal(RunStatuses.Failed, run.Status);
+        Assert.EndsWith("xxx\nfatal: the real reason", run.Steps[0].Error, StringComparison.Ordinal);
+        Assert.StartsWith("the command exited with 4: ", run.Steps[0].Error, StringComparison.Ordinal);
+    }
+
     private IWorkflowRunGrain NewRun() => Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", "run-" + Guid.NewGuid().ToString("N")[..20]));
 
     private Task<List<RunEvent>> EventsAsync(string runId) => EventsAsync(Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", runId)));

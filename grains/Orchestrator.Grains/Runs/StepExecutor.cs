@@ -112,20 +112,47 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         var stderr = new CappedText(Options.MaxCapturedOutputBytes);
         var stdoutDecoder = Encoding.UTF8.GetDecoder();
         var stderrDecoder = Encoding.UTF8.GetDecoder();
+        // A secret may be cut between two chunks: each stream's redactor holds back what could be the start of one.
+        var stdoutRedactor = attempt.Run.CreateOutputRedactor();
+        var stderrRedactor = attempt.Run.CreateOutputRedactor();
+        // Kept from the masked stream: a tail of the raw one could start in the middle of a secret, unmaskable.
+        var stderrTail = new TextTail();
         ExecExit? exit = null;
-        await foreach (var item in session.ExecAsync(new ExecCommand(command, env, with.GetOptionalString("cwd"), with.GetOptionalDuration("timeout")), cancellationToken).WithCancellation(cancellationToken))
+        try
         {
-            switch (item.Kind)
+            await foreach (var item in session.ExecAsync(new ExecCommand(command, env, with.GetOptionalString("cwd"), with.GetOptionalDuration("timeout")), cancellationToken).WithCancellation(cancellationToken))
             {
-                case ExecEventKind.Stdout or ExecEventKind.Stderr:
-                    var isOut = item.Kind == ExecEventKind.Stdout;
-                    var text = Decode(isOut ? stdoutDecoder : stderrDecoder, item.Data!);
-                    (isOut ? stdout : stderr).Append(text);
-                    await attempt.Run.EmitOutputAsync(attempt.Step, attempt.State.Attempt, isOut ? "stdout" : "stderr", text);
-                    break;
-                case ExecEventKind.Exited:
-                    exit = item.Exit;
-                    break;
+                switch (item.Kind)
+                {
+                    case ExecEventKind.Stdout or ExecEventKind.Stderr:
+                        var isOut = item.Kind == ExecEventKind.Stdout;
+                        var text = Decode(isOut ? stdoutDecoder : stderrDecoder, item.Data!);
+                        (isOut ? stdout : stderr).Append(text);
+                        await EmitAsync(isOut ? "stdout" : "stderr", (isOut ? stdoutRedactor : stderrRedactor).Push(text));
+                        break;
+                    case ExecEventKind.Exited:
+                        exit = item.Exit;
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            // Also when the command failed or was cancelled: the events keep all of the output that arrived.
+            await EmitAsync("stdout", stdoutRedactor.Flush());
+            await EmitAsync("stderr", stderrRedactor.Flush());
+        }
+
+        async Task EmitAsync(string stream, string masked)
+        {
+            if (masked.Length > 0)
+            {
+                if (stream == "stderr")
+                {
+                    stderrTail.Append(masked);
+                }
+
+                await attempt.Run.EmitOutputAsync(attempt.Step, attempt.State.Attempt, stream, masked);
             }
         }
 
@@ -141,7 +168,7 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
         if (exit.ExitCode is not { } code || !accepted.Contains(code))
         {
-            var tail = stderr.Tail(400);
+            var tail = stderrTail.ToString();
             throw new InvalidOperationException(exit.ExitCode is { } c
                 ? $"the command exited with {c}{(tail.Length > 0 ? ": " + tail : "")}"
                 : $"the command was killed by signal {exit.Signal}");
@@ -366,8 +393,36 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
             }
         }
 
-        public string Tail(int length) => _text.Length <= length ? _text.ToString().Trim() : _text.ToString(_text.Length - length, length).Trim();
-
         public override string ToString() => _text.ToString();
+    }
+
+    /// <summary>The last <see cref="Kept"/> characters of a stream, however long it grows: what an error quotes of its end.</summary>
+    internal sealed class TextTail
+    {
+        public const int Kept = 400;
+
+        private readonly StringBuilder _tail = new();
+
+        public void Append(string text)
+        {
+            _tail.Append(text.Length > Kept ? text.AsSpan(text.Length - Kept) : text);
+            // Trimmed only when it has grown to twice its size, so appending stays linear in the stream.
+            if (_tail.Length >= 2 * Kept)
+            {
+                _tail.Remove(0, _tail.Length - Kept);
+            }
+        }
+
+        /// <summary>The last characters, at most <see cref="Kept"/>, trimmed; never half of a surrogate pair.</summary>
+        public override string ToString()
+        {
+            var start = Math.Max(0, _tail.Length - Kept);
+            if (start < _tail.Length && char.IsLowSurrogate(_tail[start]))
+            {
+                start++;
+            }
+
+            return _tail.ToString(start, _tail.Length - start).Trim();
+        }
     }
 }

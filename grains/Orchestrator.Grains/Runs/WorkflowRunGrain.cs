@@ -728,10 +728,17 @@ internal sealed partial class WorkflowRunGrain(
         await CheckpointAsync();
     }
 
-    internal async Task EmitOutputAsync(StepDefinition step, int attempt, string stream, string text)
+    /// <summary>Records a chunk of a step's output, already masked by a redactor of <see cref="CreateOutputRedactor"/>.</summary>
+    internal async Task EmitOutputAsync(StepDefinition step, int attempt, string stream, string maskedText)
     {
-        await Emit(RunEventKinds.StepOutput, step.Id, attempt, new JsonObject { ["stream"] = stream, ["data"] = Redact(text) });
+        await Emit(RunEventKinds.StepOutput, step.Id, attempt, new JsonObject { ["stream"] = stream, ["data"] = maskedText });
     }
+
+    /// <summary>
+    /// Masks the secrets in one output stream chunk by chunk: masking each chunk alone would miss a secret cut in two.
+    /// The step's context, and so the run's redactor, exists before any step runs.
+    /// </summary>
+    internal StreamRedactor CreateOutputRedactor() => (_secretRedactor ?? new Redactor([])).CreateStream();
 
     internal string RunKey => Key;
 
