@@ -13,9 +13,8 @@ namespace Orchestrator.Grains.Runs;
 /// Instance and SSH steps pass the attempt's idempotency key down, so a repeated attempt (after a crash) has the
 /// effect of one: the instance grain makes no second machine, and commands see <c>ORCH_IDEMPOTENCY_KEY</c>.
 /// </summary>
-internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOptions> options, TimeProvider time)
+internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<WorkflowOptions> options, TimeProvider time)
 {
-    public const string HttpClientName = "workflow-http-check";
     public const string IdempotencyVariable = "ORCH_IDEMPOTENCY_KEY";
     public const string RunIdVariable = "ORCH_RUN_ID";
 
@@ -187,7 +186,10 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         var expected = with.GetOptionalIntegers("expect_status")?.ToHashSet() ?? [200];
         var deadline = time.GetUtcNow() + (with.GetOptionalDuration("timeout") ?? Options.HttpCheckTimeout);
         var interval = with.GetOptionalDuration("interval") ?? Options.HttpCheckInterval;
-        var client = http.CreateClient(HttpClientName);
+        // Connects run on the thread pool, but grain calls may only be made from the run grain's own scheduler.
+        var grainScheduler = TaskScheduler.Current;
+        using var client = httpChecks.Create(() =>
+            Task.Factory.StartNew(() => TenantPrivateAddressesAsync(attempt), CancellationToken.None, TaskCreationOptions.None, grainScheduler).Unwrap());
         string last = "no answer yet";
         while (true)
         {
@@ -205,6 +207,13 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
                 last = $"status {(int)response.StatusCode}";
             }
+            catch (HttpRequestException ex) when (ex.InnerException is HttpCheckRefusedException refused)
+            {
+                // Asking again cannot help: the address is what it is.
+                throw new InvalidOperationException(refused.Url == url || refused.Url is null
+                    ? $"http.check refused {url}: {refused.Reason}; {HttpCheckRule}"
+                    : $"http.check refused {url}: it redirected to {refused.Url}, and {refused.Reason}; {HttpCheckRule}");
+            }
             catch (HttpRequestException ex)
             {
                 last = ex.Message;
@@ -217,6 +226,32 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
             await Task.Delay(interval, time, cancellationToken);
         }
+    }
+
+    private const string HttpCheckRule =
+        "a check may reach public addresses and the private addresses of the tenant's own instances (" + HttpCheckOptions.SectionName + ":AllowedNetworks allows more)";
+
+    /// <summary>The private addresses of the instances of the run's tenant that are not destroyed.</summary>
+    private static async Task<IReadOnlySet<System.Net.IPAddress>> TenantPrivateAddressesAsync(StepAttempt attempt)
+    {
+        var index = attempt.Run.Grains.GetGrain<IInstanceIndexGrain>(attempt.Run.Tenant);
+        var addresses = new HashSet<System.Net.IPAddress>();
+        string? cursor = null;
+        do
+        {
+            var page = await index.ListAsync(new InstanceListQuery(InstanceIndexGrain.MaxLimit, cursor));
+            foreach (var instance in page.Items)
+            {
+                if (instance.ObservedState != InstanceStates.Destroyed && System.Net.IPAddress.TryParse(instance.PrivateIp, out var address))
+                {
+                    addresses.Add(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+                }
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return addresses;
     }
 
     private async Task<JsonObject> SleepAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
