@@ -43,8 +43,9 @@ public static class GrainServiceCollectionExtensions
 
         // Runs: events and the run index on PostgreSQL when the silo has a database, in memory otherwise (dev).
         services.AddRunStores(configuration.GetConnectionString("Orchestrator"));
-        services.AddOptions<WorkflowOptions>().Bind(configuration.GetSection(WorkflowOptions.SectionName));
-        services.AddHttpClient(StepExecutor.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
+        services.AddOptions<WorkflowOptions>().Bind(configuration.GetSection(WorkflowOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<WorkflowOptions>, WorkflowOptionsValidator>();
+        services.AddSingleton<HttpCheckClients>();
         services.AddSingleton<StepExecutor>();
         services.AddSingleton<Workflows.WorkflowDefinitionCache>();
         return services;

@@ -250,10 +250,10 @@ internal sealed partial class FlyMachineProvider(
 
     // IP addresses
 
-    public Task<FlyIpAssignment> AllocateIpAddressAsync(string appName, string type, string? region = null, CancellationToken cancellationToken = default)
+    public Task<FlyIpAssignment> AllocateIpAddressAsync(string appName, string type, string? region = null, string? serviceName = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
-        return api.CreateIpAssignmentAsync(appName, new CreateIpAssignmentRequest { Type = type, Region = region }, cancellationToken);
+        return api.CreateIpAssignmentAsync(appName, new CreateIpAssignmentRequest { Type = type, Region = region, ServiceName = serviceName }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<FlyIpAssignment>> ListIpAddressesAsync(string appName, CancellationToken cancellationToken = default)

@@ -97,8 +97,12 @@ public interface IMachineProvider
 
     // IP addresses
 
-    /// <summary>Allocates a public address: <see cref="FlyIpAddressTypes.V6"/> (free) or <see cref="FlyIpAddressTypes.DedicatedV4"/> (billed; needed for SSH over IPv4).</summary>
-    Task<FlyIpAssignment> AllocateIpAddressAsync(string appName, string type, string? region = null, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Allocates a public address: <see cref="FlyIpAddressTypes.V6"/> (free) or <see cref="FlyIpAddressTypes.DedicatedV4"/>
+    /// (billed; needed for SSH over IPv4). The allocation is not idempotent: pass a <paramref name="serviceName"/> that
+    /// names its owner, so that after a failure without a definite answer <see cref="ListIpAddressesAsync"/> finds it.
+    /// </summary>
+    Task<FlyIpAssignment> AllocateIpAddressAsync(string appName, string type, string? region = null, string? serviceName = null, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<FlyIpAssignment>> ListIpAddressesAsync(string appName, CancellationToken cancellationToken = default);
 

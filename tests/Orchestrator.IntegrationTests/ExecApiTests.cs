@@ -51,7 +51,10 @@ public sealed class ExecFixture : IAsyncLifetime
             $"--Fly:BaseAddress={Emulator.BaseAddress}",
             $"--Fly:AppName={AppName}",
             "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
-            "--Orchestrator:Ssh:ConnectRetryWindow=00:00:01");
+            "--Orchestrator:Ssh:ConnectRetryWindow=00:00:01",
+            // The workflow tests on this fixture check the silo's own /health/live on 127.0.0.1, which http.check
+            // refuses by default (loopback); the emulator's machines are loopback sandboxes too.
+            "--Orchestrator:Workflows:HttpCheck:AllowedNetworks:0=127.0.0.0/8");
 
     internal static async Task<JsonElement> CreateStartedAsync(SiloNode silo, string name)
     {

@@ -119,6 +119,64 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
         Assert.Equal(before.Machines.Append(orphan.Id).Order(StringComparer.Ordinal), after.Machines);
     }
 
+    /// <summary>
+    /// Fly makes the public IP but its answer is lost (408): the create ends 502 with the address in no record. The
+    /// retry with the same Idempotency-Key finds it by its tag and adopts it instead of allocating another, and the
+    /// destroy releases it.
+    /// </summary>
+    [Fact]
+    public async Task AnIpAllocationWhoseAnswerIsLostIsAdoptedByTheRetryAndReleasedByTheDestroy()
+    {
+        var before = await LiveResourcesAsync();
+        var allocations = Count("IPAssignments_create");
+        Faults.Add(FaultRule.SucceedThenTimeout("IPAssignments_create") with { Times = 1 });
+        var body = new { name = "lost-address", region = "ams", size = "shared-cpu-1x", public_ip = true };
+
+        using (var first = await CreateAsync(body, idempotencyKey: "lost-address"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
+        }
+
+        var pending = await GetAsync("lost-address");
+        Assert.Equal("creating", pending.GetProperty("state").GetString());
+        Assert.Empty(pending.GetProperty("ips").EnumerateArray());
+        var made = Assert.Single((await LiveResourcesAsync()).Ips.Except(before.Ips));
+
+        using var retried = await CreateAsync(body, idempotencyKey: "lost-address");
+
+        var created = await ReadAsync(retried);
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        Assert.Equal([made], created.GetProperty("ips").EnumerateArray().Select(ip => ip.GetString()));
+        Assert.Equal(1, Fired(allocations));
+        Assert.Equal(before.Ips.Append(made).Order(StringComparer.Ordinal), (await LiveResourcesAsync()).Ips);
+
+        using var destroyed = await cluster.Silo.Http.DeleteAsync("/api/instances/lost-address");
+
+        Assert.Equal(HttpStatusCode.OK, destroyed.StatusCode);
+        Assert.Equal(before.Ips, (await LiveResourcesAsync()).Ips);
+    }
+
+    /// <summary>The address whose allocation answered 408 is released by a destroy, without a retry ever recording it.</summary>
+    [Fact]
+    public async Task AnIpAllocationWhoseAnswerIsLostIsReleasedByADestroyWithoutARetry()
+    {
+        var before = await LiveResourcesAsync();
+        Faults.Add(FaultRule.SucceedThenTimeout("IPAssignments_create") with { Times = 1 });
+
+        using (var first = await CreateAsync(new { name = "stray-address", region = "ams", size = "shared-cpu-1x", public_ip = true }))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
+        }
+
+        Assert.Single((await LiveResourcesAsync()).Ips.Except(before.Ips));
+
+        using var destroyed = await cluster.Silo.Http.DeleteAsync("/api/instances/stray-address");
+
+        Assert.Equal(HttpStatusCode.OK, destroyed.StatusCode);
+        Assert.Empty((await ReadAsync(destroyed)).GetProperty("ips").EnumerateArray());
+        Assert.Equal(before.Ips, (await LiveResourcesAsync()).Ips);
+    }
+
     /// <summary>Fly's capacity refusals as production saw them, each from its fixture, on the call that met them.</summary>
     [Theory]
     [InlineData("Machines_create", 503, "error-503-insufficient-capacity.json")]

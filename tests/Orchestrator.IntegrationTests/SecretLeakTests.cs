@@ -41,7 +41,9 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
             $"--Fly:BaseAddress={emulator.BaseAddress}",
             $"--Fly:AppName={AppName}",
             "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
-            "--Orchestrator:Ssh:ConnectRetryWindow=00:00:01");
+            "--Orchestrator:Ssh:ConnectRetryWindow=00:00:01",
+            // The run checks the silo's own /health/live on 127.0.0.1, which http.check refuses by default (loopback).
+            "--Orchestrator:Workflows:HttpCheck:AllowedNetworks:0=127.0.0.0/8");
         var tenantKey = await ApiKeys.CreateTenantKeyAsync(silo.BaseAddress, "leak-check");
         var answers = new List<string>();
         using var http = silo.NewClient(tenantKey);

@@ -4,6 +4,7 @@ using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Runs;
 using Orchestrator.Grains.Workflows;
 using Orchestrator.Testing;
+using Orchestrator.Workflows;
 
 namespace Orchestrator.IntegrationTests;
 
@@ -317,6 +318,82 @@ public sealed class WorkflowRunTests(ExecFixture fixture) : IClassFixture<ExecFi
         Assert.DoesNotContain(events, e => e.Data.Contains("s3cr3t-value", StringComparison.Ordinal));
         Assert.DoesNotContain(fixture.Silo.Log.Lines, l => l.Contains("s3cr3t-value", StringComparison.Ordinal));
         Assert.DoesNotContain("s3cr3t-value", JsonSerializer.Serialize(run), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ABuiltInRunStaysTheBuiltInWhenTheTenantRegistersAWorkflowOfThatNameAndTheRunIsReloaded()
+    {
+        // A region Fly does not have: the built-in fails at its first step, without a machine.
+        var grain = NewRun();
+        await grain.StartAsync(new RunStartRequest(BuiltInWorkflows.UbuntuBox, null, """{"region":"nowhere"}"""));
+        var ended = await WaitForEndAsync(grain);
+        var builtInSteps = BuiltInWorkflows.Get(BuiltInWorkflows.UbuntuBox).AllSteps().Select(s => s.Id).ToList();
+        Assert.Equal(RunStatuses.Failed, ended.Status);
+        Assert.Equal(builtInSteps, ended.Steps.Select(s => s.Id));
+        var own = await Client.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format("dev", BuiltInWorkflows.UbuntuBox)).RegisterAsync("""
+            name: ubuntu-box
+            steps:
+              - id: nap
+                uses: sleep
+                with: { duration: 1ms }
+            """);
+        Assert.Equal(ended.Version, own.Version);
+
+        // A new activation loads the definition again: from the checkpoint, which must say "the built-in".
+        await grain.AsReference<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        var reread = await grain.GetAsync();
+        await grain.RetryAsync();
+        var retried = await WaitForEndAsync(grain);
+
+        Assert.Equal(builtInSteps, reread!.Steps.Select(s => s.Id));
+        Assert.Equal(ended.Steps.Select(s => s.Uses), reread.Steps.Select(s => s.Uses));
+        Assert.Equal(builtInSteps, retried.Steps.Select(s => s.Id));
+        Assert.Equal(2, retried.Steps[0].Attempts);
+        Assert.Contains("region", retried.Steps[0].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASecretCutBetweenTwoOutputChunksIsMaskedInTheEvents()
+    {
+        const string secret = "split-secret-0123456789";
+        await RegisterAsync("""
+            name: split-secret
+            steps:
+              - id: print
+                uses: ssh.exec
+                with:
+                  instance: box
+                  # Two writes with a pause between them: the secret reaches the silo in two chunks.
+                  command: "printf '%s' \"$S\" | head -c 9; sleep 0.3; printf '%s\\n' \"$S\" | tail -c +10"
+                  env: { S: "${{ secrets.S }}" }
+            """);
+
+        var run = await RunAsync("split-secret", secrets: new Dictionary<string, string> { ["S"] = secret });
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        var chunks = (await EventsAsync(run.RunId)).Where(e => e.Kind == RunEventKinds.StepOutput).Select(e => JsonNode.Parse(e.Data)!["data"]!.GetValue<string>()).ToList();
+        Assert.Equal("***\n", string.Concat(chunks));
+        Assert.DoesNotContain(chunks, c => c.Contains(secret[..9], StringComparison.Ordinal) || c.Contains(secret[9..], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AFailedCommandQuotesTheRealEndOfAStderrLongerThanTheOutputCap()
+    {
+        await RegisterAsync("""
+            name: loud-failure
+            steps:
+              - id: fail
+                uses: ssh.exec
+                with:
+                  instance: box
+                  command: "head -c 1500000 /dev/zero | tr '\\0' x >&2; echo >&2; echo 'fatal: the real reason' >&2; exit 4"
+            """);
+
+        var run = await RunAsync("loud-failure");
+
+        Assert.Equal(RunStatuses.Failed, run.Status);
+        Assert.EndsWith("xxx\nfatal: the real reason", run.Steps[0].Error, StringComparison.Ordinal);
+        Assert.StartsWith("the command exited with 4: ", run.Steps[0].Error, StringComparison.Ordinal);
     }
 
     private IWorkflowRunGrain NewRun() => Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", "run-" + Guid.NewGuid().ToString("N")[..20]));

@@ -328,8 +328,7 @@ internal sealed partial class InstanceGrain(
 
             if (S.PublicIp && S.Ips.Count == 0)
             {
-                var ip = await fly.AllocateIpAddressAsync(App, FlyIpAddressTypes.V6, S.Region, cancellationToken);
-                S.Ips.Add(ip.Ip ?? "");
+                S.Ips.Add(await FindOrAllocateIpAsync(cancellationToken));
             }
 
             S.Phase = InstancePhases.Ready;
@@ -374,6 +373,37 @@ internal sealed partial class InstanceGrain(
             ComputeImage = S.Image ?? Options.DefaultImage,
         }, cancellationToken);
     }
+
+    /// <summary>
+    /// IP allocations carry no client token, and the answer to one can be lost after Fly made it. The intent (public_ip
+    /// and the idempotency key) is persisted before any Fly call, and every allocation is tagged with a service name
+    /// derived from the key: a retried create adopts the address an earlier attempt made and releases any more.
+    /// </summary>
+    private async Task<string> FindOrAllocateIpAsync(CancellationToken cancellationToken)
+    {
+        if (await ListTaggedIpsAsync(cancellationToken) is [var adopted, .. var strays])
+        {
+            foreach (var stray in strays)
+            {
+                await IgnoreNotFoundAsync(() => fly.ReleaseIpAddressAsync(App, stray, cancellationToken));
+            }
+
+            return adopted;
+        }
+
+        var ip = await fly.AllocateIpAddressAsync(App, FlyIpAddressTypes.V6, S.Region, IpServiceName, cancellationToken);
+        return ip.Ip ?? "";
+    }
+
+    /// <summary>The addresses allocated for this create, oldest first, whether their allocation was answered or not.</summary>
+    private async Task<List<string>> ListTaggedIpsAsync(CancellationToken cancellationToken) =>
+        [.. (await fly.ListIpAddressesAsync(App, cancellationToken))
+            .Where(ip => ip.ServiceName == IpServiceName && ip.Ip is { Length: > 0 })
+            .OrderBy(ip => ip.CreatedAt)
+            .ThenBy(ip => ip.Ip, StringComparer.Ordinal)
+            .Select(ip => ip.Ip!)];
+
+    private string IpServiceName => "i-" + S.IdempotencyKey![..24];
 
     private CreateMachineRequest BuildCreateRequest()
     {
@@ -444,6 +474,15 @@ internal sealed partial class InstanceGrain(
         {
             await IgnoreNotFoundAsync(() => fly.ReleaseIpAddressAsync(App, ip, cancellationToken));
             S.Ips.Remove(ip);
+        }
+
+        if (S.PublicIp && S.IdempotencyKey is { Length: >= 24 })
+        {
+            // An allocation whose answer was lost is in no record: found by its tag, released with the rest.
+            foreach (var stray in await ListTaggedIpsAsync(cancellationToken))
+            {
+                await IgnoreNotFoundAsync(() => fly.ReleaseIpAddressAsync(App, stray, cancellationToken));
+            }
         }
 
         if (S.MachineId is { } machineId)

@@ -1,8 +1,9 @@
 namespace Orchestrator.Grains.Runs;
 
 /// <summary>
-/// A run's checkpoint: plain settable members (stored as JSON). Written once per step transition; everything a
-/// resumed run needs is here or in the immutable workflow version it names.
+/// A run's checkpoint: plain settable members, stored in Orleans' binary format by <see cref="RunStateGrainStorage"/>
+/// (older checkpoints may still be JSON until their next write), so the <c>[Id]</c>s are the format: never reuse or
+/// renumber one. Written once per step transition; everything a resumed run needs is here or in the immutable workflow version it names.
 /// </summary>
 [GenerateSerializer, Alias("orchestrator.RunState")]
 public sealed class RunState
@@ -44,6 +45,12 @@ public sealed class RunState
 
     /// <summary>0 for a run started from outside; a child run is one deeper than its parent.</summary>
     [Id(18)] public int Depth { get; set; }
+
+    /// <summary>
+    /// The run executes the built-in template <see cref="Workflow"/>, not a tenant's workflow of that name: a tenant
+    /// may register its own version 1 later, and a resumed or reread run must never load that instead.
+    /// </summary>
+    [Id(19)] public bool BuiltIn { get; set; }
 }
 
 [GenerateSerializer, Alias("orchestrator.StepState")]

@@ -13,9 +13,8 @@ namespace Orchestrator.Grains.Runs;
 /// Instance and SSH steps pass the attempt's idempotency key down, so a repeated attempt (after a crash) has the
 /// effect of one: the instance grain makes no second machine, and commands see <c>ORCH_IDEMPOTENCY_KEY</c>.
 /// </summary>
-internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOptions> options, TimeProvider time)
+internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<WorkflowOptions> options, TimeProvider time)
 {
-    public const string HttpClientName = "workflow-http-check";
     public const string IdempotencyVariable = "ORCH_IDEMPOTENCY_KEY";
     public const string RunIdVariable = "ORCH_RUN_ID";
 
@@ -158,20 +157,47 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         var stderr = new CappedText(Options.MaxCapturedOutputBytes);
         var stdoutDecoder = Encoding.UTF8.GetDecoder();
         var stderrDecoder = Encoding.UTF8.GetDecoder();
+        // A secret may be cut between two chunks: each stream's redactor holds back what could be the start of one.
+        var stdoutRedactor = attempt.Run.CreateOutputRedactor();
+        var stderrRedactor = attempt.Run.CreateOutputRedactor();
+        // Kept from the masked stream: a tail of the raw one could start in the middle of a secret, unmaskable.
+        var stderrTail = new TextTail();
         ExecExit? exit = null;
-        await foreach (var item in session.ExecAsync(new ExecCommand(command, env, with.GetOptionalString("cwd"), with.GetOptionalDuration("timeout")), cancellationToken).WithCancellation(cancellationToken))
+        try
         {
-            switch (item.Kind)
+            await foreach (var item in session.ExecAsync(new ExecCommand(command, env, with.GetOptionalString("cwd"), with.GetOptionalDuration("timeout")), cancellationToken).WithCancellation(cancellationToken))
             {
-                case ExecEventKind.Stdout or ExecEventKind.Stderr:
-                    var isOut = item.Kind == ExecEventKind.Stdout;
-                    var text = Decode(isOut ? stdoutDecoder : stderrDecoder, item.Data!);
-                    (isOut ? stdout : stderr).Append(text);
-                    await attempt.Run.EmitOutputAsync(attempt.Step, attempt.State.Attempt, isOut ? "stdout" : "stderr", text);
-                    break;
-                case ExecEventKind.Exited:
-                    exit = item.Exit;
-                    break;
+                switch (item.Kind)
+                {
+                    case ExecEventKind.Stdout or ExecEventKind.Stderr:
+                        var isOut = item.Kind == ExecEventKind.Stdout;
+                        var text = Decode(isOut ? stdoutDecoder : stderrDecoder, item.Data!);
+                        (isOut ? stdout : stderr).Append(text);
+                        await EmitAsync(isOut ? "stdout" : "stderr", (isOut ? stdoutRedactor : stderrRedactor).Push(text));
+                        break;
+                    case ExecEventKind.Exited:
+                        exit = item.Exit;
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            // Also when the command failed or was cancelled: the events keep all of the output that arrived.
+            await EmitAsync("stdout", stdoutRedactor.Flush());
+            await EmitAsync("stderr", stderrRedactor.Flush());
+        }
+
+        async Task EmitAsync(string stream, string masked)
+        {
+            if (masked.Length > 0)
+            {
+                if (stream == "stderr")
+                {
+                    stderrTail.Append(masked);
+                }
+
+                await attempt.Run.EmitOutputAsync(attempt.Step, attempt.State.Attempt, stream, masked);
             }
         }
 
@@ -187,7 +213,7 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
         if (exit.ExitCode is not { } code || !accepted.Contains(code))
         {
-            var tail = stderr.Tail(400);
+            var tail = stderrTail.ToString();
             throw new InvalidOperationException(exit.ExitCode is { } c
                 ? $"the command exited with {c}{(tail.Length > 0 ? ": " + tail : "")}"
                 : $"the command was killed by signal {exit.Signal}");
@@ -206,7 +232,10 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
         var expected = with.GetOptionalIntegers("expect_status")?.ToHashSet() ?? [200];
         var deadline = time.GetUtcNow() + (with.GetOptionalDuration("timeout") ?? Options.HttpCheckTimeout);
         var interval = with.GetOptionalDuration("interval") ?? Options.HttpCheckInterval;
-        var client = http.CreateClient(HttpClientName);
+        // Connects run on the thread pool, but grain calls may only be made from the run grain's own scheduler.
+        var grainScheduler = TaskScheduler.Current;
+        using var client = httpChecks.Create(() =>
+            Task.Factory.StartNew(() => TenantPrivateAddressesAsync(attempt), CancellationToken.None, TaskCreationOptions.None, grainScheduler).Unwrap());
         string last = "no answer yet";
         while (true)
         {
@@ -224,6 +253,13 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
                 last = $"status {(int)response.StatusCode}";
             }
+            catch (HttpRequestException ex) when (ex.InnerException is HttpCheckRefusedException refused)
+            {
+                // Asking again cannot help: the address is what it is.
+                throw new InvalidOperationException(refused.Url == url || refused.Url is null
+                    ? $"http.check refused {url}: {refused.Reason}; {HttpCheckRule}"
+                    : $"http.check refused {url}: it redirected to {refused.Url}, and {refused.Reason}; {HttpCheckRule}");
+            }
             catch (HttpRequestException ex)
             {
                 last = ex.Message;
@@ -236,6 +272,32 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
 
             await Task.Delay(interval, time, cancellationToken);
         }
+    }
+
+    private const string HttpCheckRule =
+        "a check may reach public addresses and the private addresses of the tenant's own instances (" + HttpCheckOptions.SectionName + ":AllowedNetworks allows more)";
+
+    /// <summary>The private addresses of the instances of the run's tenant that are not destroyed.</summary>
+    private static async Task<IReadOnlySet<System.Net.IPAddress>> TenantPrivateAddressesAsync(StepAttempt attempt)
+    {
+        var index = attempt.Run.Grains.GetGrain<IInstanceIndexGrain>(attempt.Run.Tenant);
+        var addresses = new HashSet<System.Net.IPAddress>();
+        string? cursor = null;
+        do
+        {
+            var page = await index.ListAsync(new InstanceListQuery(InstanceIndexGrain.MaxLimit, cursor));
+            foreach (var instance in page.Items)
+            {
+                if (instance.ObservedState != InstanceStates.Destroyed && System.Net.IPAddress.TryParse(instance.PrivateIp, out var address))
+                {
+                    addresses.Add(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+                }
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return addresses;
     }
 
     private async Task<JsonObject> SleepAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
@@ -415,8 +477,36 @@ internal sealed class StepExecutor(IHttpClientFactory http, IOptions<WorkflowOpt
             }
         }
 
-        public string Tail(int length) => _text.Length <= length ? _text.ToString().Trim() : _text.ToString(_text.Length - length, length).Trim();
-
         public override string ToString() => _text.ToString();
+    }
+
+    /// <summary>The last <see cref="Kept"/> characters of a stream, however long it grows: what an error quotes of its end.</summary>
+    internal sealed class TextTail
+    {
+        public const int Kept = 400;
+
+        private readonly StringBuilder _tail = new();
+
+        public void Append(string text)
+        {
+            _tail.Append(text.Length > Kept ? text.AsSpan(text.Length - Kept) : text);
+            // Trimmed only when it has grown to twice its size, so appending stays linear in the stream.
+            if (_tail.Length >= 2 * Kept)
+            {
+                _tail.Remove(0, _tail.Length - Kept);
+            }
+        }
+
+        /// <summary>The last characters, at most <see cref="Kept"/>, trimmed; never half of a surrogate pair.</summary>
+        public override string ToString()
+        {
+            var start = Math.Max(0, _tail.Length - Kept);
+            if (start < _tail.Length && char.IsLowSurrogate(_tail[start]))
+            {
+                start++;
+            }
+
+            return _tail.ToString(start, _tail.Length - start).Trim();
+        }
     }
 }

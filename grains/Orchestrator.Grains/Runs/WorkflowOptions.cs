@@ -1,3 +1,6 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
 namespace Orchestrator.Grains.Runs;
 
 /// <summary>How workflow runs behave; bound from <c>Orchestrator:Workflows</c>.</summary>
@@ -27,4 +30,43 @@ public sealed class WorkflowOptions
     public TimeSpan HttpCheckTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     public TimeSpan HttpCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>What <c>http.check</c> may reach; bound from <c>Orchestrator:Workflows:HttpCheck</c>.</summary>
+    public HttpCheckOptions HttpCheck { get; set; } = new();
+}
+
+public sealed class HttpCheckOptions
+{
+    public const string SectionName = WorkflowOptions.SectionName + ":HttpCheck";
+
+    /// <summary>
+    /// Networks in CIDR notation (<c>10.0.0.0/8</c>, <c>fdaa::/16</c>) that checks may reach besides public addresses
+    /// and the tenant's own instances. Empty by default: loopback, private (the 6PN network all tenants share
+    /// included), link-local and other non-public addresses are refused.
+    /// </summary>
+    public List<string> AllowedNetworks { get; set; } = [];
+
+    /// <summary>The networks of <see cref="AllowedNetworks"/>; valid once the options validator passed them.</summary>
+    internal IReadOnlyList<IPNetwork> Networks() => [.. AllowedNetworks.Select(n => IPNetwork.Parse(n.Trim()))];
+}
+
+/// <summary>Checked when the silo starts, so a bad network stops it with the setting named instead of failing a run.</summary>
+internal sealed class WorkflowOptionsValidator : IValidateOptions<WorkflowOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WorkflowOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.HttpCheck.AllowedNetworks
+            .Select((network, i) => (network, i))
+            .Where(p => !IsNetwork(p.network))
+            .Select(p => $"{HttpCheckOptions.SectionName}:AllowedNetworks:{p.i} '{p.network}' is not a network in CIDR notation such as 10.0.0.0/8 or fdaa::/16 (no address bits may be set past the prefix length)")
+            .ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>Also refuses an address with bits past the prefix (10.0.0.1/8): it reads like a host and would allow a network.</summary>
+    private static bool IsNetwork(string? text) =>
+        IPNetwork.TryParse(text?.Trim(), out var network)
+        && IPAddress.TryParse(text!.Trim().Split('/')[0], out var address)
+        && address.Equals(network.BaseAddress);
 }

@@ -148,6 +148,7 @@ internal sealed partial class WorkflowRunGrain(
         S.Status = RunStatuses.Running;
         S.Workflow = request.Workflow;
         S.Version = version.Version;
+        S.BuiltIn = version.BuiltIn;
         // Secret inputs are kept encrypted, like the secrets: the state in PostgreSQL holds them masked.
         _secretInputs = inputs.Where(p => definition.Inputs.TryGetValue(p.Key, out var input) && input.Secret).ToDictionary(StringComparer.Ordinal);
         S.InputsJson = new JsonObject(inputs.Select(p => KeyValuePair.Create(p.Key, _secretInputs.ContainsKey(p.Key) ? JsonValue.Create(Redactor.Mask) : p.Value.ToJsonNode()))).ToJsonString();
@@ -759,10 +760,17 @@ internal sealed partial class WorkflowRunGrain(
         await CheckpointAsync();
     }
 
-    internal async Task EmitOutputAsync(StepDefinition step, int attempt, string stream, string text)
+    /// <summary>Records a chunk of a step's output, already masked by a redactor of <see cref="CreateOutputRedactor"/>.</summary>
+    internal async Task EmitOutputAsync(StepDefinition step, int attempt, string stream, string maskedText)
     {
-        await Emit(RunEventKinds.StepOutput, step.Id, attempt, new JsonObject { ["stream"] = stream, ["data"] = Redact(text) });
+        await Emit(RunEventKinds.StepOutput, step.Id, attempt, new JsonObject { ["stream"] = stream, ["data"] = maskedText });
     }
+
+    /// <summary>
+    /// Masks the secrets in one output stream chunk by chunk: masking each chunk alone would miss a secret cut in two.
+    /// The step's context, and so the run's redactor, exists before any step runs.
+    /// </summary>
+    internal StreamRedactor CreateOutputRedactor() => (_secretRedactor ?? new Redactor([])).CreateStream();
 
     internal string RunKey => Key;
 
@@ -885,8 +893,11 @@ internal sealed partial class WorkflowRunGrain(
             return _definition;
         }
 
-        var version = await GrainFactory.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(_tenant, S.Workflow)).GetAsync(S.Version, cancellationToken)
-            ?? throw new WorkflowNotFoundException($"Workflow '{S.Workflow}' version {S.Version} is gone.");
+        // A built-in run reads the template itself: the tenant's workflow of the same name has its own version 1.
+        var version = S.BuiltIn
+            ? WorkflowDefinitionGrain.BuiltInVersion(S.Workflow) ?? throw new WorkflowNotFoundException($"Built-in workflow '{S.Workflow}' is gone.")
+            : await GrainFactory.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(_tenant, S.Workflow)).GetAsync(S.Version, cancellationToken)
+                ?? throw new WorkflowNotFoundException($"Workflow '{S.Workflow}' version {S.Version} is gone.");
         _definition = definitions.Get(version);
         _secrets = S.SecretsProtected is { } protectedSecrets
             ? JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(protectedSecrets, Key))

@@ -93,25 +93,38 @@ internal sealed partial class WorkflowDefinitionGrain(
             $"The workflow definition has {errors.Count} error(s): {string.Join("; ", errors.Take(5))}",
             [.. errors.Select(e => new WorkflowProblem(e.Code, e.Path, e.Line, e.Column, e.Message))]);
 
+    /// <summary>The built-in template <paramref name="name"/> as its one version, or null when there is no such built-in.</summary>
+    internal static WorkflowVersionInfo? BuiltInVersion(string name) =>
+        BuiltInRecord(name) is { } record
+            ? new(name, record.Version, record.Source, record.Sha256, record.CreatedAt, BuiltIn: true, record.Description)
+            : null;
+
     private List<WorkflowVersionRecord> Versions()
     {
-        if (state.State.Versions.Count > 0 || !BuiltInWorkflows.Names.Contains(_name))
+        if (state.State.Versions.Count > 0 || BuiltInRecord(_name) is not { } builtIn)
         {
             return state.State.Versions;
         }
 
-        var source = BuiltInWorkflows.GetYaml(_name);
-        return
-        [
-            new WorkflowVersionRecord
-            {
-                Version = 1,
-                Source = source,
-                Sha256 = Hash(source),
-                CreatedAt = DateTimeOffset.UnixEpoch,
-                Description = BuiltInWorkflows.Get(_name).Description,
-            },
-        ];
+        return [builtIn];
+    }
+
+    private static WorkflowVersionRecord? BuiltInRecord(string name)
+    {
+        if (!BuiltInWorkflows.Names.Contains(name))
+        {
+            return null;
+        }
+
+        var source = BuiltInWorkflows.GetYaml(name);
+        return new WorkflowVersionRecord
+        {
+            Version = 1,
+            Source = source,
+            Sha256 = Hash(source),
+            CreatedAt = DateTimeOffset.UnixEpoch,
+            Description = BuiltInWorkflows.Get(name).Description,
+        };
     }
 
     private WorkflowVersionInfo Info(WorkflowVersionRecord record, bool withSource) =>

@@ -34,4 +34,7 @@ public sealed class Redactor
 
         return text;
     }
+
+    /// <summary>A redactor for one stream of text that arrives in chunks cut anywhere, a secret included.</summary>
+    public StreamRedactor CreateStream() => new(_values);
 }
