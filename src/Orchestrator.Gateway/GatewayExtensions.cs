@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Limits;
@@ -21,8 +20,9 @@ public static class GatewayExtensions
     public static IServiceCollection AddOrchestratorGateway(this IServiceCollection services, AuthSettings auth, HttpLimitSettings? limits = null)
     {
         ArgumentNullException.ThrowIfNull(auth);
+        // Before the framework's writer, which would otherwise be asked first.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, ProblemWriter>());
         services.AddProblemDetails();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ProblemDetailsOptions>, RequestIdProblemDetails>());
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddOrchestratorLimits(limits ?? HttpLimitSettings.Default);
         services.TryAddSingleton(TimeProvider.System);
@@ -47,7 +47,7 @@ public static class GatewayExtensions
 
     /// <summary>
     /// The middleware the API needs, in order: request ids, problem details for failures, WebSockets for
-    /// shells, routing, authentication, the per-key rate limiter (after authentication, which names the
+    /// shells, routing, answers for unknown routes, authentication, the per-key rate limiter (after authentication, which names the
     /// key; before authorization, so floods of bad keys are limited too), authorization, request timeouts.
     /// </summary>
     public static IApplicationBuilder UseOrchestratorGateway(this IApplicationBuilder app)
@@ -59,6 +59,7 @@ public static class GatewayExtensions
         // Pings keep idle shells open through proxies (Fly's closes idle connections after 60 s).
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseRouting();
+        app.UseMiddleware<UnknownRouteMiddleware>();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

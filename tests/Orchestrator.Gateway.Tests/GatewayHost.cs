@@ -23,9 +23,10 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public Uri BaseAddress => Http.BaseAddress!;
 
-    public static async Task<GatewayHost> StartAsync(InMemoryClusterFixture cluster, HttpLimitSettings? limits = null, Action<WebApplication>? map = null)
+    public static async Task<GatewayHost> StartAsync(InMemoryClusterFixture cluster, HttpLimitSettings? limits = null, Action<WebApplication>? map = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(cluster.Client);

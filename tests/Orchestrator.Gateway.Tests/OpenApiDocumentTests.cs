@@ -67,7 +67,7 @@ public sealed partial class OpenApiDocumentTests(InMemoryClusterFixture cluster)
 
         var exec = document["paths"]!["/api/instances/{id}/exec"]!["post"]!;
         var ok = exec["responses"]!["200"]!["content"]!.AsObject();
-        var lines = ok["application/x-ndjson"]!["schema"]!["oneOf"]!.AsArray().Select(static s => (string)s!["$ref"]!).ToList();
+        var lines = ok["application/x-ndjson"]!["x-itemSchema"]!["oneOf"]!.AsArray().Select(static s => (string)s!["$ref"]!).ToList();
 
         Assert.Equal(["application/x-ndjson", "text/event-stream", "application/json"], ok.Select(static c => c.Key));
         Assert.Equal(["#/components/schemas/ExecOutputEvent", "#/components/schemas/ExecExitEvent", "#/components/schemas/StreamErrorEvent"], lines);
@@ -139,7 +139,7 @@ public sealed partial class OpenApiDocumentTests(InMemoryClusterFixture cluster)
             .ToList();
         var names = bodies.SelectMany(b => PropertyNames(schemas[b]!)).ToList();
 
-        Assert.Equal(["CreateTenantRequest", "TenantQuotasRequest", "CreateApiKeyRequest", "CreateInstanceRequest", "ResizeInstanceRequest", "ExtendInstanceVolumeRequest", "ExecRequest", "StartRunRequest"], bodies);
+        Assert.Equal(["CreateTenantRequest", "TenantQuotasRequest", "CreateApiKeyRequest", "CreateInstanceRequest", "ResizeInstanceRequest", "ExtendInstanceVolumeRequest", "ExecRequest", "WorkflowDefinition", "StartRunRequest"], bodies);
         Assert.All(names, static n => Assert.Matches(SnakeCase(), n));
         Assert.Contains("timeout_seconds", names);
         Assert.Contains("memory_mb", names);

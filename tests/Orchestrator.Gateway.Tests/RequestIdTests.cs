@@ -152,7 +152,7 @@ public sealed class RequestIdTests(InMemoryClusterFixture cluster)
         Assert.Equal("boom-1", problem.GetProperty(RequestIds.Key).GetString());
         // Only the generic members: no detail, no exception, no stack trace, no message text.
         var members = problem.EnumerateObject().Select(p => p.Name).Order().ToList();
-        Assert.Equal(["request_id", "status", "title", "traceId", "type"], members);
+        Assert.Equal(["request_id", "status", "title", "trace_id", "type"], members);
         Assert.DoesNotContain("hunter2", body, StringComparison.Ordinal);
         Assert.DoesNotContain(nameof(InvalidOperationException), body, StringComparison.Ordinal);
         Assert.DoesNotContain(nameof(TelemetryGateway), body, StringComparison.Ordinal);

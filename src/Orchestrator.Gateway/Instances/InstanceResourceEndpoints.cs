@@ -138,11 +138,14 @@ public static class InstanceResourceEndpoints
 // The handlers above read their bodies by hand; these records only describe them to the OpenAPI document.
 
 /// <summary>The body of <c>PATCH /api/instances/{id}</c>.</summary>
+[OpenApi.RefusesUnknownMembers]
 public sealed record ResizeInstanceRequest(
     [property: Description("The new size: a preset name (shared-cpu-{1,2,4,6,8}x or performance-{1,2,4,6,8,10,12,14,16}x) or an explicit {cpus, memory_mb, cpu_kind}.")]
     InstanceSizeRequest Size);
 
 /// <summary>The body of <c>POST /api/instances/{id}/volume/extend</c>.</summary>
+[OpenApi.RefusesUnknownMembers]
 public sealed record ExtendInstanceVolumeRequest(
+    [property: System.ComponentModel.DataAnnotations.Range(2, 500)]
     [property: Description("The volume's new size in GB: greater than its size now (volumes never shrink), at most 500.")]
     int SizeGb);

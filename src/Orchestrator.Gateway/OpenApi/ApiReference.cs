@@ -21,11 +21,16 @@ public static class ApiReference
             options.AddSchemaTransformer<SnakeCaseSchemaTransformer>();
             options.AddSchemaTransformer<NumbersOnlySchemaTransformer>();
             options.AddSchemaTransformer<InstanceSizeSchemaTransformer>();
+            options.AddSchemaTransformer<ProblemSchemaTransformer>();
+            options.AddSchemaTransformer<ClosedBodySchemaTransformer>();
             options.AddOperationTransformer<AccessOperationTransformer>();
             options.AddOperationTransformer<ProblemResponseTransformer>();
+            options.AddOperationTransformer<ProblemHeadersTransformer>();
             options.AddDocumentTransformer<DocumentInfoTransformer>();
+            options.AddDocumentTransformer<ServersTransformer>();
             options.AddDocumentTransformer<HealthPathsTransformer>();
             options.AddDocumentTransformer<BearerSecurityTransformer>();
+            options.AddDocumentTransformer<ParameterRulesTransformer>();
         });
 
     /// <summary>Maps the document and the reference, both open to anonymous callers.</summary>
@@ -52,7 +57,12 @@ internal sealed class DocumentInfoTransformer : IOpenApiDocumentTransformer
             "Manages Fly.io machines (instances), runs commands and shells on them, and runs durable workflows. "
             + "Every /api operation needs 'Authorization: Bearer <API key>': a tenant's key, or the admin key for /api/tenants. "
             + "Bodies are JSON with snake_case names; errors are RFC 9457 problem details (application/problem+json) whose "
-            + "'type' is a stable URI under https://orchestrator.dev/problems/.";
+            + "'type' is a stable URI under https://orchestrator.dev/problems/. Streamed answers (application/x-ndjson, "
+            + "text/event-stream) are described as text, their items' schema under the media type's '"
+            + OpenApiConventions.ItemSchemaExtension + "' extension (OpenAPI 3.2's itemSchema): each NDJSON line, or each "
+            + "server-sent event's data, is one such item.";
+        // No license is granted with the API: say so, rather than leave the field empty (a reader cannot tell that from an omission).
+        document.Info.License = new Microsoft.OpenApi.OpenApiLicense { Name = "Proprietary: all rights reserved", Identifier = "LicenseRef-Proprietary" };
         foreach (var tag in document.Tags ?? Enumerable.Empty<Microsoft.OpenApi.OpenApiTag>())
         {
             tag.Description ??= tag.Name switch

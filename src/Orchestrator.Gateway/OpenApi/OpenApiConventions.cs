@@ -11,6 +11,15 @@ namespace Orchestrator.Gateway.OpenApi;
 /// </summary>
 public static class OpenApiConventions
 {
+    /// <summary>The media types whose bodies are a sequence of JSON items: NDJSON lines, or the data of server-sent events.</summary>
+    public static readonly IReadOnlySet<string> StreamMediaTypes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "application/x-ndjson", "text/event-stream" };
+
+    /// <summary>
+    /// The extension that gives a stream's item schema. In OpenAPI 3.1 a media type's <c>schema</c> describes the whole
+    /// body, so a stream's is <c>type: string</c> and its items' schema is here (OpenAPI 3.2 names it <c>itemSchema</c>).
+    /// </summary>
+    public const string ItemSchemaExtension = "x-itemSchema";
+
     /// <summary>Documents a query parameter of type <typeparamref name="T"/> that the handler reads from <c>HttpRequest.Query</c>.</summary>
     public static RouteHandlerBuilder WithQueryParameter<T>(this RouteHandlerBuilder builder, string name, string description, params string[] values) =>
         builder.WithParameter(ParameterLocation.Query, name, description, typeof(T), required: false, values);
@@ -40,8 +49,31 @@ public static class OpenApiConventions
         });
 
     /// <summary>
+    /// Documents a request body whose JSON form is <paramref name="jsonSchema"/> (a schema the document holds, such as
+    /// a component) and whose other forms, in <paramref name="textMediaTypes"/>, are text in another syntax.
+    /// </summary>
+    public static RouteHandlerBuilder WithRequestBody(this RouteHandlerBuilder builder, Func<OpenApiDocument, IOpenApiSchema> jsonSchema, string description, bool required, params string[] textMediaTypes) =>
+        builder.AddOpenApiOperationTransformer((operation, context, _) =>
+        {
+            var content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+            {
+                ["application/json"] = new() { Schema = jsonSchema(context.Document!) },
+            };
+            foreach (var mediaType in textMediaTypes)
+            {
+                content[mediaType] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String } };
+            }
+
+            operation.RequestBody = new OpenApiRequestBody { Description = description, Required = required, Content = content };
+            return Task.CompletedTask;
+        });
+
+    /// <summary>
     /// Documents a response with <paramref name="statusCode"/> in each of <paramref name="mediaTypes"/>: its body is
     /// one of <paramref name="oneOf"/> (one type: that type; none: no body). Calls for the same status add media types.
+    /// A stream media type (<see cref="StreamMediaTypes"/>) gets a text body whose items are one of the types
+    /// (<see cref="ItemSchemaExtension"/>); <c>text/plain</c> with <see cref="string"/> gets no schema, so generators
+    /// do not take it for a second, divergent schema of the answer.
     /// </summary>
     public static RouteHandlerBuilder WithResponse(this RouteHandlerBuilder builder, int statusCode, string description, Type[] oneOf, params string[] mediaTypes) =>
         builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
@@ -60,17 +92,21 @@ public static class OpenApiConventions
                 return;
             }
 
-            IOpenApiSchema schema = oneOf.Length == 1
-                ? await SchemaForAsync(context, oneOf[0], cancellationToken)
-                : new OpenApiSchema { OneOf = [.. await Task.WhenAll(oneOf.Select(t => SchemaForAsync(context, t, cancellationToken)))] };
+            var schemas = await Task.WhenAll(oneOf.Select(t => SchemaForAsync(context, t, cancellationToken)));
+            IOpenApiSchema schema = schemas.Length == 1 ? schemas[0] : new OpenApiSchema { OneOf = [.. schemas] };
             response.Content ??= new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal);
             foreach (var mediaType in mediaTypes)
             {
-                response.Content[mediaType] = new OpenApiMediaType { Schema = schema };
+                response.Content[mediaType] = StreamMediaTypes.Contains(mediaType) ? StreamOf(schemas)
+                    : mediaType == "text/plain" && oneOf is [var only] && only == typeof(string) ? new OpenApiMediaType()
+                    : new OpenApiMediaType { Schema = schema };
             }
         });
 
-    /// <summary>Documents a header of the response with <paramref name="statusCode"/> (such as <c>Location</c>).</summary>
+    /// <summary>
+    /// Documents a header of the response with <paramref name="statusCode"/> (such as <c>Location</c>). A
+    /// <c>Location</c> is always sent with the status it is documented for, so it is required.
+    /// </summary>
     public static RouteHandlerBuilder WithResponseHeader(this RouteHandlerBuilder builder, int statusCode, string name, string description) =>
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
@@ -78,7 +114,12 @@ public static class OpenApiConventions
             if (operation.Responses?.GetValueOrDefault(key) is OpenApiResponse response)
             {
                 response.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.OrdinalIgnoreCase);
-                response.Headers[name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.String } };
+                response.Headers[name] = new OpenApiHeader
+                {
+                    Description = description,
+                    Required = string.Equals(name, "Location", StringComparison.OrdinalIgnoreCase),
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                };
             }
 
             return Task.CompletedTask;
@@ -134,6 +175,24 @@ public static class OpenApiConventions
 
             operation.Parameters.Add(new OpenApiParameter { Name = name, In = location, Description = description, Required = required, Schema = schema });
         });
+
+    /// <summary>A text body (the whole stream) whose items are one of <paramref name="items"/>.</summary>
+    private static OpenApiMediaType StreamOf(IOpenApiSchema[] items)
+    {
+        var references = items.Select(static s => s is OpenApiSchemaReference { Reference.Id: { } id }
+            ? new JsonObject { ["$ref"] = "#/components/schemas/" + id }
+            : throw new InvalidOperationException("A stream's items are described by named components.")).ToList();
+        JsonNode item = references is [var single] ? single : new JsonObject { ["oneOf"] = new JsonArray([.. references]) };
+        return new OpenApiMediaType
+        {
+            Schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Description = $"A stream of JSON items (one per NDJSON line, or the data of each server-sent event), each valid against {ItemSchemaExtension}.",
+            },
+            Extensions = new Dictionary<string, IOpenApiExtension>(StringComparer.Ordinal) { [ItemSchemaExtension] = new JsonNodeExtension(item) },
+        };
+    }
 
     /// <summary>
     /// The schema of <paramref name="type"/>; this assembly's types become named components (as the generator makes

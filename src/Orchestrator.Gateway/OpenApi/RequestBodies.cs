@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 
 namespace Orchestrator.Gateway.OpenApi;
@@ -7,13 +8,16 @@ namespace Orchestrator.Gateway.OpenApi;
 // to the OpenAPI document what those parsers accept. Nothing deserializes into them.
 
 /// <summary>The body of <c>POST /api/instances</c>.</summary>
+[RefusesUnknownMembers]
 public sealed record CreateInstanceRequest(
+    [property: RegularExpression("^[a-z](?:[a-z0-9-]*[a-z0-9])?$"), StringLength(63, MinimumLength = 1)]
     [property: Description("The instance's name, unique in the tenant: a DNS label (lowercase letters, digits and '-', starting with a letter), at most 63 characters.")]
     string Name,
     [property: Description("The Fly region to run in, such as 'ams', 'fra' or 'iad'.")]
     string Region,
     [property: Description("A preset name (shared-cpu-{1,2,4,6,8}x or performance-{1,2,4,6,8,10,12,14,16}x) or an explicit {cpus, memory_mb, cpu_kind}.")]
     InstanceSizeRequest Size,
+    [property: StringLength(512, MinimumLength = 1)]
     [property: Description("The container image; the cluster's default image when omitted.")]
     string? Image = null,
     [property: Description("Environment variables for the machine (at most 64).")]
@@ -25,6 +29,7 @@ public sealed record CreateInstanceRequest(
 
 /// <summary>An explicit machine size.</summary>
 public sealed record InstanceSizeRequest(
+    [property: Range(1, 16)]
     [property: Description("CPUs: 1, 2, 4, 6 or 8 shared; 1 to 16 (even above 2) performance.")]
     int Cpus,
     [property: Description("Memory in MB, a multiple of 256 within the CPU kind's range.")]
@@ -36,13 +41,16 @@ public sealed record InstanceSizeRequest(
 public sealed record InstanceVolumeRequest(
     [property: Description("Absolute mount path other than '/', without '..' or spaces.")]
     string Path,
+    [property: Range(1, 500)]
     [property: Description("Size in GB, from 1 to 500, of a new volume. Not together with id.")]
     int? SizeGb = null,
     [property: Description("The id of a volume that one of the tenant's destroyed instances kept (DELETE with keep_volume=true) and no live instance mounts; it must be in the instance's region. Not together with size_gb.")]
     string? Id = null);
 
 /// <summary>The body of <c>POST /api/instances/{id}/exec</c>.</summary>
+[RefusesUnknownMembers]
 public sealed record ExecRequest(
+    [property: StringLength(131072, MinimumLength = 1)]
     [property: Description("The shell command line to run (at most 128 KiB, no NUL).")]
     string Command,
     [property: Description("Extra environment variables for the command (at most 256).")]
@@ -55,45 +63,60 @@ public sealed record ExecRequest(
     string? Stdin = null,
     [property: Description("Bytes written to the command's standard input, base64-encoded (at most 8 MiB). Not together with stdin.")]
     byte[]? StdinBase64 = null,
+    [property: Range(1, 16777216)]
     [property: Description("For the buffered application/json answer only: how many bytes of each stream are kept, from 1 to 16777216 (default 1048576).")]
     int? MaxOutputBytes = null);
 
 /// <summary>The body of <c>POST /api/runs</c>.</summary>
+[RefusesUnknownMembers]
 public sealed record StartRunRequest(
+    [property: RegularExpression("^[a-z0-9-]{1,63}$")]
     [property: Description("The registered workflow to run.")]
     string Workflow,
+    [property: Range(1, int.MaxValue)]
     [property: Description("The workflow version to run, from 1; the latest when omitted.")]
     int? Version = null,
     [property: Description("The workflow's inputs as a JSON object.")]
     IReadOnlyDictionary<string, JsonElement>? Inputs = null,
     [property: Description("Secrets for the run's steps, by name; never shown by the API.")]
     IReadOnlyDictionary<string, string>? Secrets = null,
+    [property: StringLength(255, MinimumLength = 1)]
     [property: Description("Names the run: starting again with the same key returns the same run. The same as the Idempotency-Key header; send one of them (1 to 255 characters).")]
     string? IdempotencyKey = null);
 
 /// <summary>The body of <c>POST /api/tenants</c>.</summary>
+[RefusesUnknownMembers]
 public sealed record CreateTenantRequest(
+    [property: RegularExpression("^[a-z](?:-?[a-z0-9])*$"), StringLength(40, MinimumLength = 1)]
     [property: Description("The tenant's id: lowercase letters, digits and single '-', starting with a letter, at most 40 characters.")]
     string Id,
+    [property: StringLength(200)]
     [property: Description("A name for people (at most 200 characters); the id when omitted.")]
     string? DisplayName = null,
     [property: Description("The tenant's quotas; the cluster's defaults when omitted.")]
     TenantQuotasRequest? Quotas = null);
 
 /// <summary>A tenant's quotas (the body of <c>PUT /api/tenants/{id}/quotas</c>); null means the cluster's default.</summary>
+[RefusesUnknownMembers]
 public sealed record TenantQuotasRequest(
+    [property: Range(0, 1000000)]
     [property: Description("Most instances the tenant may have, from 0 to 1000000; null for the cluster's default.")]
     int? MaxInstances = null,
+    [property: Range(0, 1000000)]
     [property: Description("Most runs the tenant may have going at once, child runs included, from 0 to 1000000; null for the cluster's default.")]
     int? MaxConcurrentRuns = null,
+    [property: Range(0, 100)]
     [property: Description("How deep runs may nest child runs (workflow steps), from 0 to 100; null for the cluster's default (5).")]
     int? MaxRunDepth = null);
 
 /// <summary>The body of <c>POST /api/tenants/{id}/keys</c> (optional).</summary>
+[RefusesUnknownMembers]
 public sealed record CreateApiKeyRequest(
+    [property: StringLength(100)]
     [property: Description("A name for the key (at most 100 characters); 'default' when omitted.")]
     string? Name = null,
     [property: Description("When the key stops working (RFC 3339), within ten years. Not together with expires_in_days.")]
     DateTimeOffset? ExpiresAt = null,
+    [property: Range(1, 3650)]
     [property: Description("Days until the key stops working, from 1 to 3650. Not together with expires_at.")]
     int? ExpiresInDays = null);

@@ -179,6 +179,8 @@ internal sealed class HealthPathsTransformer : IOpenApiDocumentTransformer
                     Summary = summary,
                     Description = description,
                     Tags = new HashSet<OpenApiTagReference> { new("Health") },
+                    // Open to anyone: an empty requirement list, which the bearer transformer leaves alone.
+                    Security = [],
                     Responses = new OpenApiResponses { ["200"] = Response("Healthy."), ["503"] = Response("Unhealthy.") },
                 },
             },

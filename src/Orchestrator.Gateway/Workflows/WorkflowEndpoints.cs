@@ -32,7 +32,7 @@ public static class WorkflowEndpoints
                 + "(application/json, text/json, +json), YAML (application/yaml, application/x-yaml, text/yaml, text/x-yaml, "
                 + "+yaml), or detected from the text for text/plain, application/octet-stream or no type. GET /api/workflows/schema "
                 + "serves the definition language's JSON Schema.")
-            .WithRequestBody(null, "The workflow definition's text.", required: true, "application/yaml", "application/json", "text/plain")
+            .WithRequestBody(WorkflowDefinitionSchema.Reference, "The workflow definition: a JSON object, or its text in YAML (or detected from text/plain).", required: true, "application/yaml", "text/plain")
             .Produces<WorkflowVersionResponse>(StatusCodes.Status201Created)
             .WithResponseHeader(StatusCodes.Status201Created, "Location", "The new version's URL.")
             .Produces<WorkflowVersionResponse>()
