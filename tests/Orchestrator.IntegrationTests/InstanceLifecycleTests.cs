@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Orchestrator.Fly;
 using Orchestrator.Fly.Emulator;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Telemetry;
@@ -97,6 +98,103 @@ public sealed class InstanceLifecycleTests(PostgresDatabaseFixture database) : I
         Assert.Equal("halt", stopping.GetProperty("step_id").GetString());
     }
 
+    [Fact]
+    public async Task AMachineWhoseStartFailsGivesItsReasonAndWaitingForItIsInstanceFailed()
+    {
+        _emulator.FaultInjection.AddStartFault(new StartFault("doomed", "the image's init could not mount /proc") { ExitCode = 3 });
+        await using var silo = await StartSiloAsync();
+
+        using var created = await silo.Http.PostAsJsonAsync("/api/instances?wait=started", new { name = "doomed", region = "ams", size = "shared-cpu-1x" });
+        var problem = await ReadAsync(created);
+
+        Assert.Equal(HttpStatusCode.BadGateway, created.StatusCode);
+        Assert.Equal(InstanceProblems.InstanceFailed, problem.GetProperty("type").GetString());
+        Assert.Contains("could not mount /proc", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("machine-start-failed", problem.GetProperty("last_error").GetProperty("code").GetString());
+
+        var instance = await ReadAsync(await silo.Http.GetAsync("/api/instances/doomed"));
+        Assert.Equal("failed", instance.GetProperty("state").GetString());
+        var error = instance.GetProperty("last_error");
+        Assert.Equal("machine-start-failed", error.GetProperty("code").GetString());
+        Assert.Contains("could not mount /proc", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("exit code 3", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        var failed = Assert.Single(await AllEventsAsync(silo, "doomed", pageSize: 100), e => e.GetProperty("kind").GetString() == "failed");
+        Assert.Equal("exit", failed.GetProperty("machine_event").GetProperty("type").GetString());
+        Assert.Equal(3, failed.GetProperty("machine_event").GetProperty("exit_code").GetInt32());
+        Assert.Equal("machine-start-failed", failed.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task AMainProcessThatExitsLeavesTheInstanceStoppedWithTheExitCode()
+    {
+        await using var silo = await StartSiloAsync();
+        var created = await ReadAsync(await silo.Http.PostAsJsonAsync("/api/instances?wait=started", new { name = "exits", region = "ams", size = "shared-cpu-1x" }));
+        var fly = silo.App.Services.GetRequiredService<IMachineProvider>();
+        var machineId = created.GetProperty("machine_id").GetString()!;
+        // restart.policy on-failure would bring it back: a clean exit (SIGTERM -> 0) is the one Fly lets rest.
+        await _emulator.KillMachineProcessAsync(machineId, signal: 15);
+
+        await Wait.UntilAsync(async () => (await ReadAsync(await silo.Http.GetAsync("/api/instances/exits"))).GetProperty("state").GetString() == "stopped", "the instance to see its machine stopped");
+        var error = (await ReadAsync(await silo.Http.GetAsync("/api/instances/exits"))).GetProperty("last_error");
+        Assert.Equal("machine-exited", error.GetProperty("code").GetString());
+        Assert.Contains("exit code 0", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var stopped = (await AllEventsAsync(silo, "exits", pageSize: 100)).Last();
+        Assert.Equal("stopped", stopped.GetProperty("kind").GetString());
+        Assert.Equal(JsonValueKind.Null, stopped.GetProperty("actor").ValueKind);
+        Assert.Equal("exit", stopped.GetProperty("machine_event").GetProperty("type").GetString());
+        Assert.Equal("stopped", (await fly.GetMachineAsync(AppName, machineId)).State);
+    }
+
+    [Fact]
+    public async Task TheHostKeyIsKnownBeforeTheFirstConnectionAndSurvivesTheRootBeingRebuilt()
+    {
+        await using var silo = await StartSiloAsync();
+        var created = await ReadAsync(await silo.Http.PostAsJsonAsync("/api/instances?wait=started", new { name = "keyed", region = "ams", size = "shared-cpu-1x" }));
+        var pinned = created.GetProperty("host_key_pinned").GetString()!;
+        var fingerprint = created.GetProperty("ssh_host_key_fingerprint").GetString()!;
+        var address = created.GetProperty("private_ip").GetString()!;
+
+        // Pinned at creation, before anything connected; the machine shows exactly that key.
+        Assert.StartsWith("ssh-ed25519 ", pinned, StringComparison.Ordinal);
+        Assert.Equal(Ssh.SshKeys.Fingerprint(pinned), fingerprint);
+        Assert.StartsWith("SHA256:", fingerprint, StringComparison.Ordinal);
+        Assert.Equal(HostKeyScan.KeyOf(pinned), HostKeyScan.KeyOf(await HostKeyScan.Ed25519Async(address, 2222)));
+        Assert.Contains("first-connect", await ExecAsync(silo, "keyed", "echo first-connect > /root/note; cat /root/note"), StringComparison.Ordinal);
+
+        // Fly rebuilds the root at every start: the note goes, the injected key stays.
+        await TransitionAsync(silo, "keyed", "stop", "stopped", "req-stop-keyed");
+        await TransitionAsync(silo, "keyed", "start", "started", "req-start-keyed");
+        Assert.Equal(HostKeyScan.KeyOf(pinned), HostKeyScan.KeyOf(await HostKeyScan.Ed25519Async(address, 2222)));
+        Assert.Contains("note-gone", await ExecAsync(silo, "keyed", "test -e /root/note || echo note-gone"), StringComparison.Ordinal);
+        Assert.Equal(pinned, (await ReadAsync(await silo.Http.GetAsync("/api/instances/keyed"))).GetProperty("host_key_pinned").GetString());
+    }
+
+    [Fact]
+    public async Task ReadsOfAnInstanceMakeNoFlyCall()
+    {
+        // A database of its own: grains of earlier tests (an instance still settling) must not call Fly meanwhile.
+        await using var silo = await StartSiloAsync(await database.CreateDatabaseAsync(), "--Orchestrator:Instances:CacheTtl=01:00:00");
+        using (var created = await silo.Http.PostAsJsonAsync("/api/instances?wait=started", new { name = "cached", region = "ams", size = "shared-cpu-1x" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        // The grain's poll stops once the machine has started; from here on nothing should ask Fly anything.
+        _emulator.Requests.Reset();
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("started", (await ReadAsync(await silo.Http.GetAsync("/api/instances/cached"))).GetProperty("state").GetString());
+            Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/api/instances")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/api/instances/cached/events")).StatusCode);
+        }
+
+        Assert.True(_emulator.Requests.Total == 0, "Fly calls during reads: " + string.Join(", ", _emulator.Requests.Snapshot().Select(p => $"{p.Key}={p.Value}")));
+        // The counter does count: an explicit transition is a Fly call.
+        await TransitionAsync(silo, "cached", "stop", "stopped", "req-stop-cached");
+        Assert.True(_emulator.Requests.Total > 0);
+    }
+
     [Theory]
     [InlineData("/api/instances/ev/events?limit=0", "limit")]
     [InlineData("/api/instances/ev/events?limit=101", "limit")]
@@ -146,15 +244,27 @@ public sealed class InstanceLifecycleTests(PostgresDatabaseFixture database) : I
         return events;
     }
 
-    private Task<SiloNode> StartSiloAsync() =>
+    private Task<SiloNode> StartSiloAsync() => StartSiloAsync(database.ConnectionString);
+
+    private Task<SiloNode> StartSiloAsync(string connectionString, params string[] extraArgs) =>
         SiloNode.StartAsync(
-            database.ConnectionString,
+            connectionString,
             "lifecycle",
             configureServices: null,
-            $"--FLY_API_TOKEN={_emulator.ApiToken}",
-            $"--Fly:BaseAddress={_emulator.BaseAddress}",
-            $"--Fly:AppName={AppName}",
-            "--Orchestrator:Instances:SettlePollInterval=00:00:00.100");
+            [
+                $"--FLY_API_TOKEN={_emulator.ApiToken}",
+                $"--Fly:BaseAddress={_emulator.BaseAddress}",
+                $"--Fly:AppName={AppName}",
+                "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
+                .. extraArgs,
+            ]);
+
+    private static async Task<string> ExecAsync(SiloNode silo, string id, string command)
+    {
+        using var response = await silo.Http.PostAsJsonAsync($"/api/instances/{id}/exec", new { command });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
+    }
 
     private static async Task<HttpResponseMessage> SendAsync(SiloNode silo, HttpMethod method, string url, string requestId, object? body = null)
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Fly;
 using Orchestrator.Gateway;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Testing;
@@ -93,14 +94,16 @@ public sealed class ShellAndHostKeyTests(ExecFixture fixture) : IClassFixture<Ex
         var pinned = (await GetAsync(http, "tamper")).GetProperty("host_key_pinned").GetString();
         Assert.StartsWith("ssh-ed25519 ", pinned, StringComparison.Ordinal);
 
-        await TransitionAsync(http, "tamper", "stop", "stopped");
-        // The machine's host key lives outside its root; removing it makes the machine come back with a new one.
-        var hostKeys = Directory.EnumerateFiles(fixture.Emulator.DataDirectory, "ssh_host_ed25519_key*", SearchOption.AllDirectories)
-            .Where(f => f.Contains(Path.DirectorySeparatorChar + machineId + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        // Someone with the Fly token swaps the machine's host key in its config: the machine now shows another key.
+        var fly = fixture.Silo.App.Services.GetRequiredService<IMachineProvider>();
+        var machine = await fly.GetMachineAsync(ExecFixture.AppName, machineId);
+        var otherKey = Ssh.SshKeys.GenerateEd25519("intruder");
+        var files = machine.Config!.Files!.Where(f => f.GuestPath != "/etc/ssh/ssh_host_ed25519_key")
+            .Append(new FlyMachineFile { GuestPath = "/etc/ssh/ssh_host_ed25519_key", RawValue = Convert.ToBase64String(Encoding.UTF8.GetBytes(otherKey.PrivateKeyOpenSsh)) })
             .ToList();
-        Assert.Equal(2, hostKeys.Count);
-        hostKeys.ForEach(File.Delete);
-        await TransitionAsync(http, "tamper", "start", "started");
+        await fly.UpdateMachineAsync(ExecFixture.AppName, machineId, new UpdateMachineRequest { Config = machine.Config with { Files = files }, CurrentVersion = machine.InstanceId });
+        await Wait.UntilAsync(async () => (await fly.GetMachineAsync(ExecFixture.AppName, machineId)).State == "started", "the updated machine to start");
+        await Wait.UntilAsync(async () => (await GetAsync(http, "tamper")).GetProperty("state").GetString() == "started", "the instance to see it started");
 
         using var refused = await http.PostAsJsonAsync("/api/instances/tamper/exec", new { command = "echo should-not-run" });
         var problem = await ProblemAsync(refused);
