@@ -43,6 +43,17 @@ internal sealed class RunDriver(FakeTimeClusterFixture fixture, string? tenant =
     public static Task<RunView> UntilEndedAsync(IWorkflowRunGrain run) =>
         Eventually.UntilAsync(async () => (await run.GetAsync())!, v => RunStatuses.IsTerminal(v.Status), "the run to end");
 
+    /// <summary>
+    /// Waits for the run to end while nudging the clock a second at a time: a timer or reminder armed just after the
+    /// test's last jump counts its due time from the clock as it found it, so it needs the clock to move once more.
+    /// </summary>
+    public Task<RunView> DriveUntilEndedAsync(IWorkflowRunGrain run) =>
+        Eventually.DriveAsync(fixture.Clock, TimeSpan.FromSeconds(1), async () => (await run.GetAsync())!, v => RunStatuses.IsTerminal(v.Status), "the run to end");
+
+    /// <summary>As <see cref="DriveUntilEndedAsync"/>, until step <paramref name="stepId"/> is <paramref name="status"/>.</summary>
+    public Task<RunView> DriveUntilStepAsync(IWorkflowRunGrain run, string stepId, string status) =>
+        Eventually.DriveAsync(fixture.Clock, TimeSpan.FromSeconds(1), async () => (await run.GetAsync())!, v => v.Steps.Single(s => s.Id == stepId).Status == status, $"step '{stepId}' to be {status}");
+
     /// <summary>The run's "wake" reminder as the reminder table holds it, or null.</summary>
     public async Task<ReminderEntry?> WakeReminderAsync(IWorkflowRunGrain run)
     {

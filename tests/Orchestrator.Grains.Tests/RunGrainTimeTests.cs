@@ -25,7 +25,7 @@ public sealed class RunGrainTimeTests(FakeTimeClusterFixture fixture)
         fixture.Clock.Advance(TimeSpan.FromSeconds(89));
         Assert.Equal(StepStatuses.Waiting, (await run.GetAsync())!.Steps[0].Status);
         fixture.Clock.Advance(TimeSpan.FromSeconds(2));
-        var done = await RunDriver.UntilEndedAsync(run);
+        var done = await _runs.DriveUntilEndedAsync(run);
 
         Assert.Equal(RunStatuses.Succeeded, done.Status);
         Assert.True(done.Steps[0].EndedAt >= wakeAt, $"the sleep ended at {done.Steps[0].EndedAt:O}, before {wakeAt:O}");
@@ -53,9 +53,8 @@ public sealed class RunGrainTimeTests(FakeTimeClusterFixture fixture)
         fixture.Clock.Advance(TimeSpan.FromHours(3) - TimeSpan.FromMinutes(1));
         Assert.Equal(StepStatuses.Waiting, (await run.GetAsync())!.Steps[0].Status);
         fixture.Clock.Advance(TimeSpan.FromMinutes(1));
-        var woken = await RunDriver.UntilStepAsync(run, "after", StepStatuses.Waiting);
-        fixture.Clock.Advance(TimeSpan.FromSeconds(1));
-        var done = await RunDriver.UntilEndedAsync(run);
+        var woken = await _runs.DriveUntilStepAsync(run, "nap", StepStatuses.Succeeded);
+        var done = await _runs.DriveUntilEndedAsync(run);
 
         Assert.Equal(RunStatuses.Succeeded, done.Status);
         Assert.True(woken.Steps[0].EndedAt >= wakeAt, $"the sleep ended at {woken.Steps[0].EndedAt:O}, before {wakeAt:O}");
@@ -84,7 +83,7 @@ public sealed class RunGrainTimeTests(FakeTimeClusterFixture fixture)
         Assert.Equal(1, (await run.GetAsync())!.Steps[0].Attempts);
         Assert.Equal(1, endpoint.Hits("flaky"));
         fixture.Clock.Advance(TimeSpan.FromSeconds(1));
-        var done = await RunDriver.UntilEndedAsync(run);
+        var done = await _runs.DriveUntilEndedAsync(run);
 
         Assert.Equal(RunStatuses.Succeeded, done.Status);
         Assert.Equal(2, done.Steps[0].Attempts);
@@ -106,17 +105,17 @@ public sealed class RunGrainTimeTests(FakeTimeClusterFixture fixture)
                 retry: { max_attempts: 3, backoff: { initial: 10s, max: 1m, multiplier: 3 } }
             """);
 
-        await RunDriver.UntilAsync(run, v => v.Steps[0] is { Status: StepStatuses.Waiting, Attempts: 1 }, "the first backoff");
+        var first = await RunDriver.UntilAsync(run, v => v.Steps[0] is { Status: StepStatuses.Waiting, Attempts: 1 }, "the first backoff");
         fixture.Clock.Advance(TimeSpan.FromSeconds(10));
-        await RunDriver.UntilAsync(run, v => v.Steps[0] is { Status: StepStatuses.Waiting, Attempts: 2 }, "the second backoff");
-        fixture.Clock.Advance(TimeSpan.FromSeconds(29));
-        Assert.Equal(2, endpoint.Hits("broken"));
-        fixture.Clock.Advance(TimeSpan.FromSeconds(1));
-        var done = await RunDriver.UntilEndedAsync(run);
+        var second = await Eventually.DriveAsync(fixture.Clock, TimeSpan.FromSeconds(1), async () => (await run.GetAsync())!, v => v.Steps[0] is { Status: StepStatuses.Waiting, Attempts: 2 }, "the second backoff");
+        var done = await _runs.DriveUntilEndedAsync(run);
 
         Assert.Equal(RunStatuses.Failed, done.Status);
         Assert.Equal(3, done.Steps[0].Attempts);
         Assert.Equal(3, endpoint.Hits("broken"));
+        // Backoffs of 10 s, then 30 s (multiplier 3), counted from the end of the attempt before.
+        Assert.True(second.Steps[0].StartedAt >= first.UpdatedAt + TimeSpan.FromSeconds(10));
+        Assert.True(done.Steps[0].StartedAt >= second.UpdatedAt + TimeSpan.FromSeconds(30));
         Assert.StartsWith("step 'check' failed: ", done.Error, StringComparison.Ordinal);
     }
 
@@ -185,7 +184,7 @@ public sealed class RunGrainTimeTests(FakeTimeClusterFixture fixture)
         fixture.Clock.Advance(TimeSpan.FromMinutes(9));
         Assert.Equal(StepStatuses.Waiting, (await run.GetAsync())!.Steps[1].Status);
         fixture.Clock.Advance(TimeSpan.FromMinutes(1));
-        var done = await RunDriver.UntilEndedAsync(run);
+        var done = await _runs.DriveUntilEndedAsync(run);
 
         var steps = done.Steps.ToDictionary(s => s.Id);
         Assert.Equal(RunStatuses.Succeeded, done.Status);
