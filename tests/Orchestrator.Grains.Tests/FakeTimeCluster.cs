@@ -54,6 +54,8 @@ public sealed class FakeTimeClusterFixture : IAsyncLifetime
             ["Fly:ApiToken"] = FlyClientHost.Token,
             ["Fly:AppName"] = FlyClientHost.AppName,
             ["Fly:RateLimitScale"] = "50",
+            // The checks' endpoints are local servers on loopback, which http.check refuses by default.
+            ["Orchestrator:Workflows:HttpCheck:AllowedNetworks:0"] = "127.0.0.0/8",
         };
         var encryptionKey = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
 
