@@ -27,7 +27,7 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<InstanceOptions>().Bind(configuration.GetSection(InstanceOptions.SectionName));
         services.AddOptions<Tenants.TenantQuotaOptions>().Bind(configuration.GetSection(Tenants.TenantQuotaOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Tenants.TenantQuotaOptions>, Tenants.TenantQuotaOptionsValidator>();
-        services.TryAddSingleton<IInstanceKeyFactory, SshKeygenInstanceKeyFactory>();
+        services.TryAddSingleton<IInstanceKeyFactory, Ed25519InstanceKeyFactory>();
         services.TryAddSingleton<IMachineAvailability, AlwaysAvailable>();
         services.AddSingleton(new InstanceSecretProtector(encryptionKey));
 

@@ -70,7 +70,7 @@ public sealed class ConformanceTests(ContractFixture fixture)
 
     private static async Task InstancesAsync(HttpClient tenant, ContractValidator validator)
     {
-        await ExpectAsync(tenant, HttpMethod.Post, "/api/instances?wait=started", 201, Json(new JsonObject { ["name"] = Box, ["region"] = "ams", ["size"] = "shared-cpu-1x" }));
+        await ExpectAsync(tenant, HttpMethod.Post, "/api/instances?wait=started", 201, Json(new JsonObject { ["name"] = Box, ["region"] = "ams", ["size"] = "shared-cpu-1x", ["volume"] = new JsonObject { ["size_gb"] = 1, ["path"] = "/data" } }));
         await ExpectAsync(tenant, HttpMethod.Post, "/api/instances", 400, Json(new JsonObject { ["name"] = "Bad Name", ["region"] = "ams", ["size"] = "shared-cpu-1x" }));
         await ExpectAsync(tenant, HttpMethod.Post, "/api/instances", 400, Json(new JsonObject { ["name"] = "other", ["region"] = "ams", ["size"] = "shared-cpu-1x", ["colour"] = "red" }));
         await ExpectAsync(tenant, HttpMethod.Get, "/api/instances", 200);
@@ -161,6 +161,16 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await ExpectAsync(tenant, HttpMethod.Post, $"/api/instances/{Box}/restart", 202);
         await SettleAsync(tenant, "started");
         await ExpectAsync(tenant, HttpMethod.Post, "/api/instances/no-such-box/start", 404);
+        await ExpectAsync(tenant, HttpMethod.Patch, $"/api/instances/{Box}", 202, Json(new JsonObject { ["size"] = "shared-cpu-2x" }));
+        await SettleAsync(tenant, "started");
+        await ExpectAsync(tenant, HttpMethod.Patch, $"/api/instances/{Box}", 400, Json(new JsonObject { ["size"] = "huge" }));
+        await ExpectAsync(tenant, HttpMethod.Patch, "/api/instances/no-such-box", 404, Json(new JsonObject { ["size"] = "shared-cpu-2x" }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"/api/instances/{Box}/volume/extend", 200, Json(new JsonObject { ["size_gb"] = 2 }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"/api/instances/{Box}/volume/extend", 400, Json(new JsonObject { ["size_gb"] = 2 }));
+        await ExpectAsync(tenant, HttpMethod.Post, "/api/instances/no-such-box/volume/extend", 404, Json(new JsonObject { ["size_gb"] = 2 }));
+        await ExpectAsync(tenant, HttpMethod.Get, $"/api/instances/{Box}/events", 200);
+        await ExpectAsync(tenant, HttpMethod.Get, $"/api/instances/{Box}/events?limit=0", 400);
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/instances/no-such-box/events", 404);
         await ExpectAsync(tenant, HttpMethod.Delete, $"/api/instances/{Box}", 200);
         await ExpectAsync(tenant, HttpMethod.Post, $"/api/instances/{Box}/start", 409);
     }

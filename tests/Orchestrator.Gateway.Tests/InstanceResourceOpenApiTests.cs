@@ -39,7 +39,7 @@ public sealed class InstanceResourceOpenApiTests(InMemoryClusterFixture cluster)
         }
 
         Assert.NotNull(schemas["ExtendInstanceVolumeRequest"]!["properties"]!["size_gb"]);
-        Assert.NotNull(schemas["InstanceVolumeRequest"]!["properties"]!["id"]);
+        Assert.NotNull(schemas["CreateInstanceRequest"]!["properties"]!["volume"]!["properties"]!["id"]);
         Assert.NotNull(schemas["InstanceResponse"]!["properties"]!["volume_size_gb"]);
     }
 }

@@ -4,10 +4,10 @@ using Orchestrator.Grains.Instances;
 
 namespace Orchestrator.IntegrationTests;
 
-/// <summary>The real ssh-keygen factory, keeping each private key so that a test can look for it where it must not be.</summary>
+/// <summary>The real key factory, keeping each private key so that a test can look for it where it must not be.</summary>
 internal sealed class RecordingKeyFactory : IInstanceKeyFactory
 {
-    private readonly SshKeygenInstanceKeyFactory _inner = new();
+    private readonly Ed25519InstanceKeyFactory _inner = new();
 
     public ConcurrentBag<string> PrivateKeys { get; } = [];
 

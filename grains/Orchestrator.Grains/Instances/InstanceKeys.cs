@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -7,49 +6,22 @@ namespace Orchestrator.Grains.Instances;
 /// <summary>An instance's SSH identity as generated: the OpenSSH public key line and the private key (OpenSSH PEM).</summary>
 internal sealed record InstanceKeyPair(string PublicKey, byte[] PrivateKey);
 
-/// <summary>Makes one Ed25519 key pair per instance. The SSH layer may replace the ssh-keygen implementation.</summary>
+/// <summary>Makes Ed25519 key pairs for instances (their own key and their machines' host keys); tests may record them.</summary>
 internal interface IInstanceKeyFactory
 {
     Task<InstanceKeyPair> CreateAsync(string comment, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs <c>ssh-keygen</c> into a private temporary directory that is deleted as soon as the files are read.</summary>
-internal sealed class SshKeygenInstanceKeyFactory : IInstanceKeyFactory
+/// <summary>
+/// Makes the pair in process: an instance needs two (its own and its machine's host key), and fifty creates at
+/// once must not wait on a hundred ssh-keygen processes inside one grain call each.
+/// </summary>
+internal sealed class Ed25519InstanceKeyFactory : IInstanceKeyFactory
 {
-    public async Task<InstanceKeyPair> CreateAsync(string comment, CancellationToken cancellationToken)
+    public Task<InstanceKeyPair> CreateAsync(string comment, CancellationToken cancellationToken)
     {
-        var directory = Directory.CreateTempSubdirectory("orchestrator-key-");
-        try
-        {
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(directory.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-
-            var path = Path.Combine(directory.FullName, "id_ed25519");
-            var start = new ProcessStartInfo("ssh-keygen")
-            {
-                ArgumentList = { "-t", "ed25519", "-N", "", "-q", "-C", comment, "-f", path },
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("ssh-keygen could not be started.");
-            var error = process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"ssh-keygen exited {process.ExitCode}: {(await error.ConfigureAwait(false)).Trim()}");
-            }
-
-            var privateKey = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-            var publicKey = (await File.ReadAllTextAsync(path + ".pub", cancellationToken).ConfigureAwait(false)).Trim();
-            return new InstanceKeyPair(publicKey, privateKey);
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+        var pair = Ssh.SshKeys.GenerateEd25519(comment);
+        return Task.FromResult(new InstanceKeyPair(pair.PublicKey, Encoding.UTF8.GetBytes(pair.PrivateKeyOpenSsh)));
     }
 }
 

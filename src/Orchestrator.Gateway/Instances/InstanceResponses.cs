@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Orchestrator.Grains.Instances;
 
 namespace Orchestrator.Gateway.Instances;
@@ -41,7 +42,8 @@ public sealed record InstanceResponse(
 /// <param name="Message">What happened, in Fly's or the machine's words.</param>
 /// <param name="At">When it happened.</param>
 /// <param name="FlyRequestId">Fly's request id of the failed call, when a Fly call failed.</param>
-public sealed record InstanceErrorResponse(string Code, string Message, DateTimeOffset At, string? FlyRequestId)
+// Multi-word names are spelled out: the document's snake_case pass does not reach these nested records.
+public sealed record InstanceErrorResponse(string Code, string Message, DateTimeOffset At, [property: JsonPropertyName("fly_request_id")] string? FlyRequestId)
 {
     /// <summary>From the structured error, else from a message recorded before errors had a code.</summary>
     public static InstanceErrorResponse? From(InstanceError? error, string? legacyMessage, DateTimeOffset legacyAt) => error is not null
@@ -87,7 +89,15 @@ public sealed record InstanceEventResponse(
 public sealed record InstanceActorResponse(string? RequestId, string? RunId, string? StepId);
 
 /// <summary>Fly's machine event: type (launch, start, exit, ...), status, source (user or flyd), exit code.</summary>
-public sealed record InstanceMachineEventResponse(string? Type, string? Status, string? Source, DateTimeOffset? At, int? ExitCode, int? Signal, bool? OomKilled, string? Error);
+public sealed record InstanceMachineEventResponse(
+    string? Type,
+    string? Status,
+    string? Source,
+    DateTimeOffset? At,
+    [property: JsonPropertyName("exit_code")] int? ExitCode,
+    int? Signal,
+    [property: JsonPropertyName("oom_killed")] bool? OomKilled,
+    string? Error);
 
 public sealed record InstanceSizeResponse(string? Preset, int? Cpus, int? MemoryMb, string? CpuKind);
 
