@@ -48,6 +48,26 @@ public static class HostPrerequisites
         return missing;
     }
 
+    /// <summary>
+    /// Runs <c>apt-get</c> at <paramref name="aptGet"/> with <paramref name="arguments"/>, answering no questions
+    /// (a package that asks would hang), within <paramref name="timeout"/>: the exit code (-1 for a timeout) and
+    /// its output.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunAptAsync(string aptGet, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var start = HostTool.StartInfo(aptGet, arguments);
+        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+        try
+        {
+            var (exitCode, standardOutput, standardError) = await HostTool.RunAsync(start, timeout, cancellationToken).ConfigureAwait(false);
+            return (exitCode, standardOutput + standardError);
+        }
+        catch (TimeoutException ex)
+        {
+            return (-1, ex.Message);
+        }
+    }
+
     /// <summary>The command that installs <paramref name="missing"/>, e.g. <c>apt-get install -y openssh-server bubblewrap</c>.</summary>
     public static string InstallCommand(IEnumerable<MissingPrerequisite> missing) =>
         "apt-get install -y " + string.Join(' ', missing.Select(item => item.Package).Distinct(StringComparer.Ordinal));

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Orchestrator.Gateway.Instances;
-using Orchestrator.Silo.Hosting;
 using Orchestrator.Testing;
 
 namespace Orchestrator.Silo.Tests;
@@ -14,32 +13,18 @@ public sealed class MissingPrerequisitesTests : IAsyncLifetime
 {
     private const string MissingSshd = "/nonexistent/orchestrator-test/sshd";
     private readonly LogCapture _log = new();
+    private DevSilo _silo = null!;
     private WebApplication _app = null!;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
-        _app = SiloApplication.Build(
-            [
-                "--urls=http://127.0.0.1:0", $"--Orchestrator:SiloPort={LoopbackPort.Free()}", $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
-                $"--FlyEmulator:SshdPath={MissingSshd}",
-            ],
-            builder =>
-            {
-                builder.Logging.ClearProviders();
-                builder.Logging.AddProvider(_log);
-            });
-        await SiloApplication.StartAsync(_app);
-        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
-        _http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(ApiKeys.Dev);
+        _silo = await DevSilo.StartAsync(_log, $"--FlyEmulator:SshdPath={MissingSshd}");
+        _app = _silo.App;
+        _http = _silo.Http;
     }
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public Task DisposeAsync() => _silo.DisposeAsync().AsTask();
 
     [Fact]
     public void StartUpNamesWhatIsMissingAndTheCommandThatInstallsIt()

@@ -110,40 +110,8 @@ internal sealed partial class MachinePrerequisites(FlyEmulatorOptions options, I
         LogInstalled(logger, names, seconds);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string apt, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo(apt)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // No questions: a package that asks would hang the start.
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{apt} could not be started.");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(_installTimeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {_installTimeout.TotalMinutes:0} minutes");
-        }
-
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(string apt, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        HostPrerequisites.RunAptAsync(apt, arguments, _installTimeout, cancellationToken);
 
     private static string Tail(string output) =>
         string.Join(" | ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(5));
