@@ -2,15 +2,15 @@ using Orchestrator.Testing;
 
 namespace Orchestrator.Contract.Tests;
 
-/// <summary>The live document, linted by Redocly CLI with its recommended rules (installed by .ci/test from tools/contract).</summary>
+/// <summary>The live document, linted by Redocly CLI with its recommended rules (installed by .ci/test from .ci/contract).</summary>
 [Collection(ContractCluster.Name)]
 public sealed class RedoclyLintTests(ContractFixture fixture)
 {
     [Fact]
     public async Task TheDocumentHasNoLintErrors()
     {
-        var redocly = Path.Combine(Repository.Root, "tools", "contract", "node_modules", ".bin", "redocly");
-        Assert.True(File.Exists(redocly), $"Redocly CLI is not installed: run 'npm ci --prefix tools/contract' ({redocly} is missing).");
+        var redocly = Path.Combine(Repository.Root, ".ci", "contract", "node_modules", ".bin", "redocly");
+        Assert.True(File.Exists(redocly), $"Redocly CLI is not installed: run 'npm ci --prefix .ci/contract' ({redocly} is missing).");
         var file = Path.Combine(Path.GetTempPath(), $"orchestrator-openapi-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, fixture.Document);
         try
