@@ -5,8 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Npgsql;
 using Orchestrator.Testing;
-using Xunit.Abstractions;
-using Xunit.Sdk;
 
 namespace Orchestrator.IntegrationTests;
 
@@ -24,6 +22,7 @@ public sealed class HostileInputFixture : IAsyncLifetime
 
     private readonly PostgresDatabaseFixture _database = new();
     private readonly Dictionary<string, HttpClient> _clients = new(StringComparer.Ordinal);
+    private Task<HostileSuite>? _suite;
 
     internal SiloNode Silo { get; private set; } = null!;
 
@@ -102,11 +101,44 @@ public sealed class HostileInputFixture : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
+    /// <summary>
+    /// Every hostile case sent once, one at a time in ordinal order of name, then the snapshot taken after the last.
+    /// Started by whichever test asks first and shared by all, so no test's outcome depends on which tests ran
+    /// before it, in what order, or whether the others ran at all.
+    /// </summary>
+    internal Task<HostileSuite> SuiteAsync()
+    {
+        lock (_clients)
+        {
+            return _suite ??= SendEveryCaseAsync();
+        }
+    }
+
+    private async Task<HostileSuite> SendEveryCaseAsync()
+    {
+        var answers = new Dictionary<string, HostileAnswer>(StringComparer.Ordinal);
+        foreach (var name in HostileCases.All.Keys.Order(StringComparer.Ordinal))
+        {
+            var hostile = HostileCases.All[name];
+            try
+            {
+                answers[name] = await SendAsync(hostile);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // Kept as this case's answer (no status), so it fails this case alone.
+                answers[name] = new HostileAnswer(0, null, ex.ToString(), $"{hostile.Method} {hostile.Path}");
+            }
+        }
+
+        return new HostileSuite(answers, await SnapshotAsync());
+    }
+
     /// <summary>The client of <paramref name="caller"/>: tenant, other, admin, revoked or none.</summary>
     internal HttpClient Client(string caller) => _clients[caller];
 
     /// <summary>Sends a hostile case as it is written; answers the status, the media type and the body text.</summary>
-    internal async Task<(int Status, string? MediaType, string Body, string Request)> SendAsync(HostileCase hostile)
+    internal async Task<HostileAnswer> SendAsync(HostileCase hostile)
     {
         var path = hostile.Path.Replace("{run}", RunId, StringComparison.Ordinal).Replace("{tenant-key-id}", TenantKeyId, StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(hostile.Method), new Uri(path, UriKind.Relative));
@@ -129,7 +161,7 @@ public sealed class HostileInputFixture : IAsyncLifetime
 
         using var response = await Client(hostile.Caller).SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, text, $"{hostile.Method} {path}");
+        return new HostileAnswer((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, text, $"{hostile.Method} {path}");
     }
 
     /// <summary>
@@ -242,12 +274,8 @@ public sealed class HostileInputFixture : IAsyncLifetime
     }
 }
 
-/// <summary>Runs the suite's closing check (named <see cref="LastTest"/>) after every hostile case.</summary>
-public sealed class HostileInputOrder : ITestCaseOrderer
-{
-    public const string LastTest = "AfterTheSuiteNothingWasCreatedChangedOrLostAndNothingAnswered5xx";
+/// <summary>What the silo answered to one hostile case.</summary>
+internal sealed record HostileAnswer(int Status, string? MediaType, string Body, string Request);
 
-    public IEnumerable<TTestCase> OrderTestCases<TTestCase>(IEnumerable<TTestCase> testCases)
-        where TTestCase : ITestCase =>
-        testCases.OrderBy(t => t.TestMethod.Method.Name == LastTest).ThenBy(t => t.DisplayName, StringComparer.Ordinal);
-}
+/// <summary>The answer to every hostile case, by name, and the snapshot taken after the last of them.</summary>
+internal sealed record HostileSuite(IReadOnlyDictionary<string, HostileAnswer> Answers, IReadOnlyDictionary<string, string> After);
