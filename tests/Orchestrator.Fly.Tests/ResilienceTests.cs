@@ -34,15 +34,27 @@ public sealed class ResilienceTests
         await using var server = await FlyTestServer.StartAsync((context, _) => Interlocked.Increment(ref calls) == 1
             ? FlyTestServer.Respond(context, 429, """{"error":"rate limited"}""", ("Retry-After", "1"))
             : FlyTestServer.RespondFixture(context, 200, "list-volumes.response.json"));
-        // The configured backoff is 10 ms: only Retry-After can explain a one-second gap.
-        await using var host = FlyClientHost.Create(server.BaseAddress);
+        // The configured backoff is 10 ms (at most 100 ms): only Retry-After can explain a one-second delay.
+        // The retry waits on this clock, which moves only when the test moves it.
+        var time = new FakeTimeProvider();
+        await using var host = FlyClientHost.Create(server.BaseAddress, timeProvider: time);
 
-        var volumes = await host.Provider.ListVolumesAsync(FlyClientHost.AppName);
+        var call = host.Provider.ListVolumesAsync(FlyClientHost.AppName);
+        await Wait.UntilAsync(() => Task.FromResult(host.Logs.Messages.Any(m => m.StartsWith("Retrying Fly API GET", StringComparison.Ordinal))), "the retry after the 429");
+        Assert.Single(server.Requests);
+        await Wait.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(250));
+                return Task.FromResult(call.IsCompleted);
+            },
+            "the retried call to finish as the clock moves on");
+        var volumes = await call;
 
         Assert.Equal(2, volumes.Count);
-        var requests = server.Requests;
-        Assert.Equal(2, requests.Count);
-        Assert.InRange(requests[1].Since(requests[0]), TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(5));
+        Assert.Equal(2, server.Requests.Count);
+        var retry = Assert.Single(host.Logs.Messages, m => m.StartsWith("Retrying Fly API GET", StringComparison.Ordinal));
+        Assert.Contains(" in 00:00:01 after 429", retry, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -117,11 +129,20 @@ public sealed class ResilienceTests
         // The pipeline's timers run on this clock, so the attempt times out when the test says, after the
         // request reached the server, and a retry (whose backoff would wait on this clock) could never finish.
         var time = new FakeTimeProvider();
-        await using var host = FlyClientHost.Create(server.BaseAddress, s => s["Fly:AttemptTimeout"] = "00:00:01", time);
+        // Two minutes (the longest allowed) that pass only on that clock: no real delay can time the attempt out.
+        await using var host = FlyClientHost.Create(
+            server.BaseAddress,
+            s =>
+            {
+                s["Fly:AttemptTimeout"] = "00:02:00";
+                s["Fly:TotalTimeout"] = "00:05:00";
+            },
+            time);
 
         var call = host.Provider.StopMachineAsync(FlyClientHost.AppName, "1857156b526dd8");
         await arrived.Task.WaitAsync(Wait.DefaultTimeout);
-        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(call.IsCompleted);
+        time.Advance(TimeSpan.FromMinutes(2));
 
         var ex = await Assert.ThrowsAsync<FlyApiException>(() => call.WaitAsync(Wait.DefaultTimeout));
         await abandoned.Task.WaitAsync(Wait.DefaultTimeout);
