@@ -396,6 +396,44 @@ public sealed class WorkflowRunTests(ExecFixture fixture) : IClassFixture<ExecFi
         Assert.StartsWith("the command exited with 4: ", run.Steps[0].Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AStepPrintingAMebibyteKeepsTheHeadOfItsOutputInTheCheckpointAndAllOfItInTheStepOutput()
+    {
+        await RegisterAsync("""
+            name: loud
+            steps:
+              - id: print
+                uses: ssh.exec
+                with: { instance: box, command: "head -c 1000000 /dev/zero | tr '\\0' x; printf '\\nend=42\\n'; echo oops >&2" }
+                outputs:
+                  last: { from: stdout, regex: "end=(?<last>[0-9]+)" }
+            """);
+
+        var run = await RunAsync("loud");
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        var outputs = JsonNode.Parse(run.Steps[0].OutputsJson)!;
+        Assert.Equal(new string('x', new WorkflowOptions().MaxStepOutputBytes), outputs["stdout"]!.GetValue<string>());
+        Assert.True(outputs["stdout_truncated"]!.GetValue<bool>());
+        Assert.Equal("oops\n", outputs["stderr"]!.GetValue<string>());
+        Assert.False(outputs["stderr_truncated"]!.GetValue<bool>());
+        // Captures still read the whole output: the marker is past the head that is kept.
+        Assert.Equal("42", outputs["last"]!.GetValue<string>());
+        Assert.InRange(run.Steps[0].OutputsJson.Length, 64 * 1024, 65 * 1024);
+
+        var grain = Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", run.RunId));
+        var full = await grain.GetStepOutputAsync("print", CancellationToken.None);
+        Assert.Equal(new string('x', 1_000_000) + "\nend=42\n", full.Stdout);
+        Assert.Equal("oops\n", full.Stderr);
+
+        await using var connection = new Npgsql.NpgsqlConnection(fixture.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("select octet_length(payload) from orchestrator_run_states where run_key = @key", connection);
+        command.Parameters.AddWithValue("key", InstanceKey.Format("dev", run.RunId));
+        var checkpointBytes = Assert.IsType<int>(await command.ExecuteScalarAsync());
+        Assert.InRange(checkpointBytes, 64 * 1024, 80 * 1024);
+    }
+
     private IWorkflowRunGrain NewRun() => Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", "run-" + Guid.NewGuid().ToString("N")[..20]));
 
     private Task<List<RunEvent>> EventsAsync(string runId) => EventsAsync(Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", runId)));

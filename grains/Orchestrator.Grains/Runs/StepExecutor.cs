@@ -220,10 +220,50 @@ internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<Workflo
         }
 
         var (stdoutText, stderrText) = (stdout.ToString(), stderr.ToString());
+        // Captures read all the output held in memory; the stdout and stderr outputs, which the run's checkpoint
+        // carries on every transition, keep only their head. All of the output is in the run's events. Masked before
+        // the cut: a cut through a secret would leave a start of it that masking no longer recognises.
+        var (stdoutHead, stdoutCut) = OutputHead(attempt.Run.Redact(stdoutText), stdout.Truncated, Options.MaxStepOutputBytes);
+        var (stderrHead, stderrCut) = OutputHead(attempt.Run.Redact(stderrText), stderr.Truncated, Options.MaxStepOutputBytes);
         return Outputs(OutputCapturer.CaptureAll(
             attempt.Step,
             new Dictionary<OutputSource, string> { [OutputSource.Stdout] = stdoutText, [OutputSource.Stderr] = stderrText },
-            new Dictionary<string, WorkflowValue> { ["exit_code"] = WorkflowValue.From(code), ["stdout"] = WorkflowValue.From(stdoutText), ["stderr"] = WorkflowValue.From(stderrText) }));
+            new Dictionary<string, WorkflowValue>
+            {
+                ["exit_code"] = WorkflowValue.From(code),
+                ["stdout"] = WorkflowValue.From(stdoutHead),
+                ["stdout_truncated"] = WorkflowValue.From(stdoutCut),
+                ["stderr"] = WorkflowValue.From(stderrHead),
+                ["stderr_truncated"] = WorkflowValue.From(stderrCut),
+            }));
+    }
+
+    /// <summary>
+    /// The longest start of <paramref name="text"/> that is at most <paramref name="maxBytes"/> bytes of UTF-8, never
+    /// ending in half of a surrogate pair, and whether anything of the stream was left out.
+    /// </summary>
+    internal static (string Head, bool Truncated) OutputHead(string text, bool alreadyTruncated, int maxBytes)
+    {
+        // Three bytes per UTF-16 character at most: shorter text cannot be over the limit.
+        if (text.Length <= maxBytes / 3 || Encoding.UTF8.GetByteCount(text) <= maxBytes)
+        {
+            return (text, alreadyTruncated);
+        }
+
+        var bytes = 0;
+        var end = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (bytes + rune.Utf8SequenceLength > maxBytes)
+            {
+                break;
+            }
+
+            bytes += rune.Utf8SequenceLength;
+            end += rune.Utf16SequenceLength;
+        }
+
+        return (text[..end], true);
     }
 
     private async Task<JsonObject> HttpCheckAsync(StepAttempt attempt, StepParameters with, CancellationToken cancellationToken)
@@ -468,6 +508,9 @@ internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<Workflo
     {
         private readonly StringBuilder _text = new();
 
+        /// <summary>Whether some of the text appended did not fit.</summary>
+        public bool Truncated { get; private set; }
+
         public void Append(string text)
         {
             var room = cap - _text.Length;
@@ -475,6 +518,8 @@ internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<Workflo
             {
                 _text.Append(text.AsSpan(0, Math.Min(room, text.Length)));
             }
+
+            Truncated |= text.Length > Math.Max(room, 0);
         }
 
         public override string ToString() => _text.ToString();

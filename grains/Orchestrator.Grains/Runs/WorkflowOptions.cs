@@ -26,6 +26,13 @@ public sealed class WorkflowOptions
     /// <summary>Output kept in memory per stream of an <c>ssh.exec</c> step for its outputs; all of it is in the run's events.</summary>
     public int MaxCapturedOutputBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Bytes of UTF-8 kept of each of the <c>stdout</c> and <c>stderr</c> outputs of an <c>ssh.exec</c> step: the
+    /// start of the stream, with <c>stdout_truncated</c> / <c>stderr_truncated</c> true when more was printed. They
+    /// are in the run's checkpoint, written on every transition; the whole output is served by the step output endpoint.
+    /// </summary>
+    public int MaxStepOutputBytes { get; set; } = 64 * 1024;
+
     /// <summary>Default limit of <c>http.check</c> when the step sets none.</summary>
     public TimeSpan HttpCheckTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
