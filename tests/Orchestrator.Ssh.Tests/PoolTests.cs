@@ -46,19 +46,44 @@ public sealed class PoolTests(SshServerFixture fixture) : IClassFixture<SshServe
     {
         await using var pool = CreatePool(new SshPoolOptions { MaxChannelsPerConnection = 3 });
         var directory = Directory.CreateTempSubdirectory("orchestrator-ssh-limit-");
+        var release = Path.Combine(directory.FullName, "release");
+        var running = Directory.CreateDirectory(Path.Combine(directory.FullName, "running"));
         try
         {
-            // Each command records itself in a file while it runs; the peak count is the concurrency.
-            var script = $"d={ShellQuote.Quote(directory.FullName)}; touch \"$d/$$\"; ls \"$d\" | wc -l; sleep 0.3; rm \"$d/$$\"";
-            var runs = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => RunAsync(pool, Server, new SshExecRequest(script))));
+            // Each command records itself while it runs and holds its channel until released; it
+            // removes its record before exiting, so the records never outnumber the open channels.
+            var script = $"r={ShellQuote.Quote(running.FullName)}; touch \"$r/$$\"; ls \"$r\" | wc -l; " +
+                $"while [ ! -e {ShellQuote.Quote(release)} ]; do sleep 0.05; done; rm \"$r/$$\"";
+            var runs = Task.WhenAll(Enumerable.Range(0, 12).Select(_ => RunAsync(pool, Server, new SshExecRequest(script))));
 
-            var peak = runs.Max(run => int.Parse(run.StdoutText.Trim(), CultureInfo.InvariantCulture));
-            Assert.All(runs, run => Assert.Equal(0, run.Result.ExitCode));
-            Assert.InRange(peak, 2, 3);
+            await WaitForAsync(() => running.GetFiles().Length == 3, TimeSpan.FromSeconds(30), "three commands running at once");
+            await File.WriteAllTextAsync(release, "");
+            var results = await runs.WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.All(results, run => Assert.Equal(0, run.Result.ExitCode));
+            var seen = results.Select(run => int.Parse(run.StdoutText.Trim(), CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(3, seen.Max());
+            Assert.Equal(1, pool.ConnectionsOpened);
         }
         finally
         {
             directory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, TimeSpan bound, string what)
+    {
+        using var timeout = new CancellationTokenSource(bound);
+        while (!condition())
+        {
+            try
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                throw new TimeoutException($"not reached within {bound}: {what}");
+            }
         }
     }
 

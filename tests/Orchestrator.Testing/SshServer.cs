@@ -396,6 +396,9 @@ public sealed partial class SshServer : IAsyncDisposable
         // OpenSSH 9.8+ would shut 127.0.0.1 out for a while after a test's deliberate auth failure.
         var penalties = disablePenalties ? "PerSourcePenalties no" : "";
         // MaxStartups: the default 10:30:100 randomly drops connections that parallel tests open at once.
+        // SetEnv SHLVL=1: Debian's bash sources ~/.bashrc for every command sshd runs when it is the
+        // first shell level; a developer's rc file (pyenv, nvm) then costs seconds per exec under
+        // load, which the tests would measure instead of the server.
         return string.Create(CultureInfo.InvariantCulture, $"""
             # Written by Orchestrator.Testing.SshServer for one test run.
             ListenAddress {address}
@@ -413,6 +416,7 @@ public sealed partial class SshServer : IAsyncDisposable
             MaxSessions {maxSessions}
             MaxStartups 100
             AllowUsers {Environment.UserName}
+            SetEnv SHLVL=1
             {penalties}
 
             """);
