@@ -11,7 +11,7 @@ const string Usage = """
       exec-throughput [--instances 10] [--concurrency 20] [--rounds 5]
           execs of `true` through the HTTP API, `concurrency` in flight per instance: execs/s and p50/p99 per exec
       exec modes run on Linux only (machines are bubblewrap sandboxes with their own sshd)
-      workflows [--runs 1000] [--steps 10] [--parallelism 100] [--hangfire-workers 20] [--hangfire-poll-ms 50] [--hangfire-long-polling true] [--orchestrator-only]
+      workflows [--runs 1000] [--steps 10] [--parallelism 100] [--hangfire-workers 20] [--hangfire-poll-ms 50] [--hangfire-long-polling true] [--orchestrator-only] [--output-kib 0]
           runs of a workflow of `steps` sleep steps of 0 s on PostgreSQL beside Hangfire.PostgreSql running the same
           chain as continuations, on one throwaway PostgreSQL server: steps/s, p50/p99 step-to-step, grain-state writes
     """;
@@ -68,8 +68,9 @@ if (args.Length > 0 && args[0] == "workflows")
 {
     var (workflowRuns, steps, parallelism) = (Option("--runs", 1000), Option("--steps", 10), Option("--parallelism", 100));
     var hangfire = new HangfireSettings(Option("--hangfire-workers", 20), TimeSpan.FromMilliseconds(Option("--hangfire-poll-ms", 50.0)), Option("--hangfire-long-polling", true));
-    var workflows = new WorkflowsBenchmark(workflowRuns, steps, parallelism, args.Contains("--orchestrator-only") ? null : hangfire);
-    Console.WriteLine($"workflows: {workflowRuns} runs x {steps} steps (sleep 0 s), {parallelism} starts in flight, after {workflows.WarmUp} warm-up runs; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
+    var outputKib = Option("--output-kib", 0);
+    var workflows = new WorkflowsBenchmark(workflowRuns, steps, parallelism, args.Contains("--orchestrator-only") ? null : hangfire, outputKib);
+    Console.WriteLine($"workflows: {workflowRuns} runs x {steps} steps ({(outputKib > 0 ? $"ssh.exec printing {outputKib} KiB on one emulator machine" : "sleep 0 s")}), {parallelism} starts in flight, after {workflows.WarmUp} warm-up runs; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
     Console.WriteLine($"hangfire: {workflowRuns} chains x {steps} no-op jobs, each a ContinueJobWith of the previous, {parallelism} chains created in flight; Hangfire.Core 1.8.25 + Hangfire.PostgreSql 1.21.1, WorkerCount {hangfire.Workers}, QueuePollInterval {hangfire.QueuePollInterval.TotalMilliseconds} ms, EnableLongPolling {hangfire.LongPolling}");
     var ok = await workflows.RunAsync(Console.WriteLine);
     Console.WriteLine($"load average after: {LoadAverage()}");

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Console;
 using Npgsql;
+using Orchestrator.Fly.Emulator;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Runs;
 using Orchestrator.Grains.Workflows;
@@ -20,17 +21,33 @@ namespace Orchestrator.Benchmarks;
 /// workflow of <c>steps</c> sleep steps of 0 s registered, <c>runs</c> runs started through
 /// <see cref="IWorkflowRunGrain.StartAsync"/> with a bounded number of starts in flight, each run read back with
 /// <see cref="IWorkflowRunGrain.GetAsync"/> once it has ended. Timings come from the run's own step timestamps.
+/// With <c>outputKib</c> above 0 the steps are <c>ssh.exec</c> steps that each print that many KiB, on one machine
+/// of a Fly emulator started here: their outputs are what the run's checkpoint carries.
 /// </summary>
-internal sealed class WorkflowRunsMeasurement(string connectionString, int runs, int steps, int parallelism, int warmUpRuns)
+internal sealed class WorkflowRunsMeasurement(string connectionString, int runs, int steps, int parallelism, int warmUpRuns, int outputKib = 0)
 {
     public const string Tenant = "dev";
     public const string Workflow = "bench-chain";
+    private const string Machine = "bench";
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(2);
 
     public async Task<SideReport> RunAsync(Action<string> say)
     {
+        await using var emulator = outputKib > 0
+            ? await FlyEmulator.StartAsync(new FlyEmulatorOptions { TransitionDelay = TimeSpan.FromMilliseconds(20), RateLimitScale = 20 })
+            : null;
+        string[] fly = emulator is null
+            ? []
+            : [
+                $"--FLY_API_TOKEN={emulator.ApiToken}",
+                $"--Fly:BaseAddress={emulator.BaseAddress}",
+                "--Fly:AppName=workflow-bench",
+                "--Fly:RateLimitScale=20",
+                "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
+            ];
         var app = SiloApplication.Build(
             [
+                .. fly,
                 "--urls=http://127.0.0.1:0",
                 $"--ConnectionStrings:Orchestrator={connectionString}",
                 "--Orchestrator:ClusterId=bench",
@@ -52,6 +69,11 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
         SideReport report;
         try
         {
+            if (emulator is not null)
+            {
+                await CreateMachineAsync(client, say);
+            }
+
             var duration = await RegisterAsync(client, say);
             say($"orchestrator: warm-up of {warmUpRuns} runs");
             await MeasureAsync(client, "warmup", warmUpRuns);
@@ -62,12 +84,14 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
             var cores = CpuCores(measured.Wall, Process.GetCurrentProcess().TotalProcessorTime - processBefore, cpu?.CpuTime() - postgresBefore);
             var eventsAfter = (eventStore as PostgresRunEventStore)?.Statistics;
             var (rows, writes) = await RunStateWritesAsync("run-");
+            var checkpoint = await CheckpointSizesAsync("run-");
             var parse = ParseCost(Definition(duration));
             report = measured with
             {
                 Cores = cores,
                 Notes = [
-                    $"sleep duration: {duration}",
+                    outputKib > 0 ? $"steps: ssh.exec printing {outputKib} KiB each" : $"sleep duration: {duration}",
+                    $"last checkpoint of a run (orchestrator_run_states.payload, the largest it wrote): avg {checkpoint.AvgBytes:0} bytes, max {checkpoint.MaxBytes} bytes; stored (pg_column_size, after TOAST compression) avg {checkpoint.AvgStoredBytes:0} bytes",
                     .. measured.Notes,
                     $"grain-state writes (row versions of the {rows} checkpoint rows of the measured runs): {writes} = {(double)writes / runs:0.00} per run of {steps} steps",
                     eventsBefore is { } b && eventsAfter is { } a
@@ -76,6 +100,7 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
                     $"definition parse (YAML to validated definition, one per StartAsync in WorkflowRunGrain.Parse), timed here: p50 {parse.P50:0.00} ms  p99 {parse.P99:0.00} ms",
                 ],
                 StateWrites = writes,
+                LastCheckpointBytes = checkpoint.AvgBytes,
             };
         }
         finally
@@ -87,9 +112,49 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
         return report;
     }
 
+    /// <summary>The machine the ssh.exec steps run on, made by a run of a one-step workflow.</summary>
+    private static async Task CreateMachineAsync(IClusterClient client, Action<string> say)
+    {
+        const string setup = "bench-machine";
+        await client.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(Tenant, setup)).RegisterAsync($$"""
+            name: {{setup}}
+            steps:
+              - id: make
+                uses: instance.create
+                with: { name: {{Machine}}, region: ams, size: shared-cpu-1x }
+            """);
+        var run = client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format(Tenant, "setup-machine"));
+        await run.StartAsync(new RunStartRequest(setup, null, "{}"));
+        var clock = Stopwatch.StartNew();
+        RunView? view;
+        while ((view = await run.GetAsync()) is null || !RunStatuses.IsTerminal(view.Status))
+        {
+            if (clock.Elapsed > RunTimeout)
+            {
+                throw new TimeoutException($"machine {Machine} not created after {RunTimeout.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        if (view.Status != RunStatuses.Succeeded)
+        {
+            throw new InvalidOperationException($"machine {Machine} not created: {view.Error}");
+        }
+
+        say($"orchestrator: machine {Machine} created on the emulator in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
     /// <summary>Registers the chain; 0 s must validate, else the smallest duration that does is used and reported.</summary>
     private async Task<string> RegisterAsync(IClusterClient client, Action<string> say)
     {
+        if (outputKib > 0)
+        {
+            var version = await client.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(Tenant, Workflow)).RegisterAsync(Definition(""));
+            say($"orchestrator: workflow {Workflow} v{version.Version} registered: {steps} x ssh.exec printing {outputKib} KiB");
+            return "-";
+        }
+
         var definitions = client.GetGrain<IWorkflowDefinitionGrain>(InstanceKey.Format(Tenant, Workflow));
         foreach (var duration in new[] { "0s", "1ms" })
         {
@@ -113,7 +178,14 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
         var yaml = new StringBuilder().Append("name: ").Append(Workflow).Append("\nsteps:\n");
         for (var step = 1; step <= steps; step++)
         {
-            yaml.Append(CultureInfo.InvariantCulture, $"  - id: s{step}\n    uses: sleep\n    with: {{ duration: {duration} }}\n");
+            if (outputKib > 0)
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"  - id: s{step}\n    uses: ssh.exec\n    with: {{ instance: {Machine}, command: \"head -c {outputKib * 1024} /dev/zero | tr '\\\\0' x\" }}\n");
+            }
+            else
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"  - id: s{step}\n    uses: sleep\n    with: {{ duration: {duration} }}\n");
+            }
         }
 
         return yaml.ToString();
@@ -219,6 +291,24 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>
+    /// Sizes of the measured runs' checkpoints as they were last written (the run's end, so the largest of each run):
+    /// the serialized payload, and what PostgreSQL stores of it.
+    /// </summary>
+    private async Task<(double AvgBytes, long MaxBytes, double AvgStoredBytes)> CheckpointSizesAsync(string prefix)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select coalesce(avg(octet_length(payload)), 0)::float8, coalesce(max(octet_length(payload)), 0)::int8, coalesce(avg(pg_column_size(payload)), 0)::float8
+            from orchestrator_run_states where run_key like @pattern
+            """, connection);
+        command.Parameters.AddWithValue("pattern", $"{Tenant}/{prefix}%");
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetDouble(0), reader.GetInt64(1), reader.GetDouble(2));
+    }
+
     /// <summary>What one run start spends reading its definition: the same reader the grain calls, timed in a loop.</summary>
     private static Percentiles ParseCost(string source)
     {
@@ -259,6 +349,9 @@ internal sealed record SideReport(
 
     /// <summary>Orchestrator only: grain-state writes of the measured runs.</summary>
     public long StateWrites { get; init; }
+
+    /// <summary>Orchestrator only: average serialized size of the measured runs' last checkpoints.</summary>
+    public double LastCheckpointBytes { get; init; }
 
     /// <summary>Database commits and row writes over the side's whole database lifetime (warm-up included).</summary>
     public DatabaseCounters? Database { get; init; }

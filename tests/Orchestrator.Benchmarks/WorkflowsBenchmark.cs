@@ -9,7 +9,7 @@ namespace Orchestrator.Benchmarks;
 /// after the other, each in its own database of one throwaway PostgreSQL server started here. Without
 /// <c>hangfire</c> settings only Orchestrator is measured (quicker A/B runs); the goals then count as not met.
 /// </summary>
-internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, HangfireSettings? hangfire)
+internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, HangfireSettings? hangfire, int outputKib = 0)
 {
     /// <summary>Runs (and chains) first run and dropped from the numbers: JIT, pools, grain type maps.</summary>
     public int WarmUp => Math.Min(50, Math.Max(5, runs / 20));
@@ -22,7 +22,7 @@ internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, H
         var hangfireDb = await server.CreateDatabaseAsync("bench_hangfire");
         say($"PostgreSQL {await ServerVersionAsync(server.AdminConnectionString)} at {new NpgsqlConnectionStringBuilder(server.AdminConnectionString).Port} (throwaway, {await CommitSettingsAsync(server.AdminConnectionString)}); databases {Name(orchestratorDb)} and {Name(hangfireDb)}");
 
-        var orchestrator = await new WorkflowRunsMeasurement(orchestratorDb, runs, steps, parallelism, WarmUp).RunAsync(say);
+        var orchestrator = await new WorkflowRunsMeasurement(orchestratorDb, runs, steps, parallelism, WarmUp, outputKib).RunAsync(say);
         orchestrator = orchestrator with { Database = await DatabaseCounters.ReadSettledAsync(orchestratorDb) };
         var peer = hangfire is null
             ? new SideReport(0, 0, TimeSpan.Zero, new(double.NaN, double.NaN), new(double.NaN, double.NaN), [], ["not measured (--orchestrator-only)"])
@@ -79,6 +79,7 @@ internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, H
         Row("db commits per step", Commits(orchestrator), Commits(peer), "0.00");
         say($"{"grain-state writes per step",-36}{writesPerStep,16:0.00}{"-",16}   ({orchestrator.StateWrites} writes / {runs * steps} steps)");
         say($"{"  of which per step transition",-36}{stepTransitionWrites,16:0.00}{"-",16}   (minus 1 per run: run ended)");
+        say($"{"last checkpoint of a run (bytes)",-36}{orchestrator.LastCheckpointBytes,16:0}{"-",16}   ({orchestrator.LastCheckpointBytes / steps:0} per step; {(outputKib > 0 ? $"each step printed {outputKib} KiB" : "no output")})");
         say("[1] Orchestrator stamps a step's StartedAt before the checkpoint that starts it, so a 0 s step's start -> end is that");
         say("    write; step-to-step is previous end -> next StartedAt. Hangfire's no-op job is timed inside the job.");
         say($"Orchestrator / Hangfire throughput: {ratio:0.00}x");
