@@ -98,7 +98,7 @@ public static class StepTypes
                 new("timeout", ParameterKind.Duration, false, "Time limit for the command."),
                 new("accepted_exit_codes", ParameterKind.IntegerList, false, "Exit codes that count as success; [0] when omitted."),
             ],
-            outputs: ["exit_code", "stdout", "stderr"],
+            outputs: ["exit_code", "stdout", "stdout_truncated", "stderr", "stderr_truncated"],
             sources: [OutputSource.Stdout, OutputSource.Stderr],
             oneOf: [["command", "script"]]),
         Spec(HttpCheck, "Polls a URL until it answers with an expected status, or times out.",

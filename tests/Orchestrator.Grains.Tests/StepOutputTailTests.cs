@@ -10,7 +10,7 @@ public sealed class StepOutputTailTests
     {
         var tail = new StepExecutor.TextTail();
         var chunk = new string('x', 64 * 1024);
-        // Well past the 1 Mi characters an ssh.exec step keeps for its outputs.
+        // Well past the 1 Mi characters an ssh.exec step keeps in memory for its captures.
         for (var written = 0; written < new WorkflowOptions().MaxCapturedOutputBytes * 3 / 2; written += chunk.Length)
         {
             tail.Append(chunk);

@@ -407,6 +407,8 @@ public sealed class WorkflowRunTests(ExecFixture fixture) : IClassFixture<ExecFi
                 with: { instance: box, command: "head -c 1000000 /dev/zero | tr '\\0' x; printf '\\nend=42\\n'; echo oops >&2" }
                 outputs:
                   last: { from: stdout, regex: "end=(?<last>[0-9]+)" }
+            outputs:
+              cut: "${{ steps.print.outputs.stdout_truncated }}"
             """);
 
         var run = await RunAsync("loud");
@@ -420,6 +422,7 @@ public sealed class WorkflowRunTests(ExecFixture fixture) : IClassFixture<ExecFi
         // Captures still read the whole output: the marker is past the head that is kept.
         Assert.Equal("42", outputs["last"]!.GetValue<string>());
         Assert.InRange(run.Steps[0].OutputsJson.Length, 64 * 1024, 65 * 1024);
+        Assert.Equal("true", JsonNode.Parse(run.OutputsJson)!["cut"]!.ToString());
 
         var grain = Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", run.RunId));
         var full = await grain.GetStepOutputAsync("print", CancellationToken.None);
