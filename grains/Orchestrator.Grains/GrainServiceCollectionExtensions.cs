@@ -25,6 +25,10 @@ public static class GrainServiceCollectionExtensions
         services.AddSingleton<IFlyRateLimiter, ClusterFlyRateLimiter>();
         services.AddFlyMachines(configuration);
         services.AddOptions<InstanceOptions>().Bind(configuration.GetSection(InstanceOptions.SectionName));
+        services.AddOptions<InstanceIndexOptions>().Bind(configuration.GetSection(InstanceOptions.SectionName))
+            .Validate(o => o.DestroyedRetention > TimeSpan.Zero, "Orchestrator:Instances:DestroyedRetention must be a positive time span, such as 7.00:00:00.")
+            .Validate(o => o.PrunePeriod > TimeSpan.Zero, "Orchestrator:Instances:PrunePeriod must be a positive time span, such as 01:00:00.")
+            .ValidateOnStart();
         services.AddOptions<Tenants.TenantQuotaOptions>().Bind(configuration.GetSection(Tenants.TenantQuotaOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Tenants.TenantQuotaOptions>, Tenants.TenantQuotaOptionsValidator>();
         services.TryAddSingleton<IInstanceKeyFactory, Ed25519InstanceKeyFactory>();

@@ -15,7 +15,8 @@ public static class RunStoreServiceCollectionExtensions
 
     /// <summary>
     /// Registers <see cref="IRunEventStore"/> and <see cref="IRunIndex"/> as singletons (and, on PostgreSQL,
-    /// <see cref="PostgresRunStateStore"/> for the run checkpoints): on PostgreSQL when
+    /// <see cref="PostgresRunStateStore"/> for the run checkpoints and <see cref="Instances.IInstanceList"/>, whose
+    /// in-memory counterpart is the instance index grain's own state): on PostgreSQL when
     /// <paramref name="connectionString"/> is given (the schema comes from the migrations the silo applies at
     /// start), in memory otherwise. The event store's writer starts with the store and a hosted service flushes
     /// it when the host stops; disposing the container writes whatever is still queued.
@@ -55,6 +56,7 @@ public static class RunStoreServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<PostgresRunEventStore>>()));
             services.AddSingleton<IRunIndex>(sp => new PostgresRunIndex(sp.GetRequiredKeyedService<NpgsqlDataSource>(DataSourceKey)));
+            services.AddSingleton<Instances.IInstanceList>(sp => new Instances.PostgresInstanceList(sp.GetRequiredKeyedService<NpgsqlDataSource>(DataSourceKey)));
         }
 
         services.AddHostedService<RunEventStoreShutdown>();
