@@ -33,6 +33,46 @@ public sealed class TenantGrainTests(InMemoryClusterFixture fixture)
     }
 
     [Fact]
+    public async Task OfManyRacingCreatesExactlyOneIsToldItCreatedTheTenant()
+    {
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(NewTenantId());
+
+        var creations = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => tenant.CreateOrGetAsync("Racing")));
+
+        Assert.Single(creations, c => c.Created);
+        Assert.All(creations, c => Assert.Equal(creations[0].Tenant, c.Tenant));
+    }
+
+    [Theory]
+    [InlineData(-1, null)]
+    [InlineData(1_000_001, null)]
+    [InlineData(null, -1)]
+    [InlineData(null, 1_000_001)]
+    public async Task QuotasOutsideTheirRangeAreRefusedByTheGrainItself(int? maxInstances, int? maxConcurrentRuns)
+    {
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(NewTenantId());
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => tenant.CreateAsync("Bounds", new TenantQuotas(maxInstances, maxConcurrentRuns)));
+
+        Assert.Contains(maxInstances is null ? "quotas.max_concurrent_runs must be from 0 to 1000000" : "quotas.max_instances must be from 0 to 1000000", error.Message, StringComparison.Ordinal);
+        Assert.Null(await tenant.GetAsync());
+    }
+
+    [Fact]
+    public async Task AKeyCannotBeIssuedForLongerThanTenYears()
+    {
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(NewTenantId());
+        await tenant.CreateAsync("Keys");
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => tenant.CreateKeyAsync("forever", DateTimeOffset.UtcNow.AddDays(3651)));
+        var fine = await tenant.CreateKeyAsync("long", DateTimeOffset.UtcNow.AddDays(3649));
+
+        Assert.Contains("expires_at must be at most 3650 days away", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["long"], (await tenant.ListKeysAsync()).Select(k => k.Name));
+        Assert.NotNull(fine.Key);
+    }
+
+    [Fact]
     public async Task CreateWithAnotherDisplayNameIsAConflict()
     {
         var tenant = fixture.Client.GetGrain<ITenantGrain>(NewTenantId());

@@ -17,6 +17,9 @@ public sealed record ApiKeyToken(string Tenant, string KeyId, string Secret)
     /// <summary>Unrevoked keys a tenant may hold at once.</summary>
     public const int MaxActiveKeys = 50;
 
+    /// <summary>The longest a key may be issued for: an expiry further out is refused.</summary>
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(3650);
+
     /// <summary>Longest key name.</summary>
     public const int MaxNameLength = 100;
 

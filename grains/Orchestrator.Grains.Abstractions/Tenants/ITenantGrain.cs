@@ -15,6 +15,14 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("Create")]
     Task<TenantInfo> CreateAsync(string displayName, TenantQuotas? quotas = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="CreateAsync"/>, and says whether this call created the tenant: of two creates racing for one
+    /// id, exactly one is told it created it (the API answers it 201, the other 200).
+    /// </summary>
+    /// <exception cref="TenantConflictException">The tenant exists with another display name or other quotas.</exception>
+    [Alias("CreateOrGet")]
+    Task<TenantCreation> CreateOrGetAsync(string displayName, TenantQuotas? quotas = null, CancellationToken cancellationToken = default);
+
     /// <summary>The tenant, or <see langword="null"/> when it was never created.</summary>
     [Alias("Get")]
     ValueTask<TenantInfo?> GetAsync();
@@ -69,7 +77,16 @@ public sealed record TenantQuotas(
 {
     /// <summary>The deepest a run may nest its child runs (<c>workflow</c> steps) at most.</summary>
     public const int MaxRunDepthLimit = 100;
+
+    /// <summary>The largest <see cref="MaxInstances"/> or <see cref="MaxConcurrentRuns"/> a tenant may be given.</summary>
+    public const int MaxCountLimit = 1_000_000;
 }
+
+/// <summary>What <see cref="ITenantGrain.CreateOrGetAsync"/> found or made.</summary>
+[GenerateSerializer, Immutable, Alias("orchestrator.TenantCreation")]
+public sealed record TenantCreation(
+    [property: Id(0)] TenantInfo Tenant,
+    [property: Id(1)] bool Created);
 
 /// <summary>One issued key as listings show it: the prefix identifies it, the secret is never kept.</summary>
 [GenerateSerializer, Immutable, Alias("orchestrator.ApiKeyInfo")]

@@ -50,7 +50,13 @@ internal sealed partial class TenantGrain(
         return Task.CompletedTask;
     }
 
-    async Task<TenantInfo> ITenantGrain.CreateAsync(string displayName, TenantQuotas? quotas, CancellationToken cancellationToken)
+    async Task<TenantInfo> ITenantGrain.CreateAsync(string displayName, TenantQuotas? quotas, CancellationToken cancellationToken) =>
+        (await CreateOrGetAsync(displayName, quotas, cancellationToken)).Tenant;
+
+    Task<TenantCreation> ITenantGrain.CreateOrGetAsync(string displayName, TenantQuotas? quotas, CancellationToken cancellationToken) =>
+        CreateOrGetAsync(displayName, quotas, cancellationToken);
+
+    private async Task<TenantCreation> CreateOrGetAsync(string displayName, TenantQuotas? quotas, CancellationToken cancellationToken)
     {
         ThrowIfInvalidDisplayName(displayName);
         ThrowIfInvalidQuotas(quotas);
@@ -60,7 +66,7 @@ internal sealed partial class TenantGrain(
                 ? throw new TenantConflictException($"Tenant '{Id}' already exists with another display name.")
                 : quotas is not null && quotas != Quotas
                 ? throw new TenantConflictException($"Tenant '{Id}' already exists with other quotas; set them with PUT /api/tenants/{Id}/quotas.")
-                : ToInfo();
+                : new TenantCreation(ToInfo(), Created: false);
         }
 
         var now = time.GetUtcNow();
@@ -73,7 +79,7 @@ internal sealed partial class TenantGrain(
         state.State.Revision = 1;
         await state.WriteStateAsync(cancellationToken);
         LogTenantCreated(Id);
-        return ToInfo();
+        return new TenantCreation(ToInfo(), Created: true);
     }
 
     ValueTask<TenantInfo?> ITenantGrain.GetAsync() => ValueTask.FromResult(state.RecordExists ? ToInfo() : null);
@@ -128,6 +134,11 @@ internal sealed partial class TenantGrain(
         if (expiresAt is { } expiry && expiry <= now)
         {
             throw new ArgumentException("expires_at must be in the future.", nameof(expiresAt));
+        }
+
+        if (expiresAt is { } far && far - now > ApiKeyToken.MaxLifetime)
+        {
+            throw new ArgumentException($"expires_at must be at most {ApiKeyToken.MaxLifetime.TotalDays:0} days away.", nameof(expiresAt));
         }
 
         ThrowIfMissing();
@@ -215,14 +226,14 @@ internal sealed partial class TenantGrain(
 
     private static void ThrowIfInvalidQuotas(TenantQuotas? quotas)
     {
-        if (quotas?.MaxInstances is < 0)
+        if (quotas?.MaxInstances is < 0 or > TenantQuotas.MaxCountLimit)
         {
-            throw new ArgumentException("quotas.max_instances must be 0 or more.", nameof(quotas));
+            throw new ArgumentException($"quotas.max_instances must be from 0 to {TenantQuotas.MaxCountLimit}.", nameof(quotas));
         }
 
-        if (quotas?.MaxConcurrentRuns is < 0)
+        if (quotas?.MaxConcurrentRuns is < 0 or > TenantQuotas.MaxCountLimit)
         {
-            throw new ArgumentException("quotas.max_concurrent_runs must be 0 or more.", nameof(quotas));
+            throw new ArgumentException($"quotas.max_concurrent_runs must be from 0 to {TenantQuotas.MaxCountLimit}.", nameof(quotas));
         }
 
         if (quotas?.MaxRunDepth is < 0 or > TenantQuotas.MaxRunDepthLimit)

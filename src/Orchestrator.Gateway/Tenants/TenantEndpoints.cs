@@ -19,7 +19,7 @@ public static class TenantEndpoints
     public const int MaxBodyBytes = 16 * 1024;
 
     /// <summary>Longest lifetime a key can be given (ten years).</summary>
-    public const int MaxExpiresInDays = 3650;
+    public static readonly int MaxExpiresInDays = (int)ApiKeyToken.MaxLifetime.TotalDays;
 
     public static RouteGroupBuilder MapTenantEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -110,11 +110,9 @@ public static class TenantEndpoints
 
         return await CallAsync(async () =>
         {
-            var grain = cluster.GetGrain<ITenantGrain>(id);
-            var existed = await grain.GetAsync() is not null;
-            var tenant = await grain.CreateAsync(displayName, quotas, cancellationToken);
-            var response = TenantResponse.From(tenant);
-            if (existed)
+            var creation = await cluster.GetGrain<ITenantGrain>(id).CreateOrGetAsync(displayName, quotas, cancellationToken);
+            var response = TenantResponse.From(creation.Tenant);
+            if (!creation.Created)
             {
                 return TypedResults.Json(response, InstanceEndpoints.Json);
             }
@@ -297,7 +295,7 @@ public static class TenantEndpoints
                 return null;
             }
 
-            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number) || number is < 0 or > 1_000_000)
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number) || number is < 0 or > TenantQuotas.MaxCountLimit)
             {
                 problem = InstanceProblems.Invalid(prefix + field, "must be a whole number from 0 to 1000000, or null for the cluster's default");
                 return null;
@@ -350,7 +348,7 @@ public static class TenantEndpoints
 
         if (hasIn)
         {
-            return days.ValueKind == JsonValueKind.Number && days.TryGetInt32(out var count) && count is >= 1 and <= MaxExpiresInDays
+            return days.ValueKind == JsonValueKind.Number && days.TryGetInt32(out var count) && count >= 1 && count <= MaxExpiresInDays
                 ? (now.AddDays(count), null)
                 : (null, InstanceProblems.Invalid("expires_in_days", $"must be a whole number of days from 1 to {MaxExpiresInDays}"));
         }
