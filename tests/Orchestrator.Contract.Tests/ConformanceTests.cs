@@ -29,6 +29,7 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await InstancesAsync(tenant, fixture.Validator);
         await WorkflowsAndRunsAsync(tenant);
         await TransitionsAsync(tenant);
+        await SecretsAsync(tenant);
 
         var successes = fixture.Validator.Seen.Keys.Where(static k => k[^3] == '2' || k.EndsWith(" 101", StringComparison.Ordinal)).Select(static k => k[..^4]).ToHashSet(StringComparer.Ordinal);
         var untested = fixture.Validator.Operations.Where(o => !successes.Contains(o)).ToList();
@@ -66,6 +67,18 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await ExpectAsync(admin, HttpMethod.Delete, $"/api/tenants/{id}/keys/000000000000", 404);
         await ExpectAsync(admin, HttpMethod.Get, "/api/instances", 403);
         await ExpectAsync(tenant, HttpMethod.Post, "/api/tenants", 403, Json(new JsonObject { ["id"] = id }));
+    }
+
+    private static async Task SecretsAsync(HttpClient tenant)
+    {
+        await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 201, Json(new JsonObject { ["value"] = "s3cret" }));
+        await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 200, Json(new JsonObject { ["value"] = "s3cret-2" }));
+        await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/lower", 400, Json(new JsonObject { ["value"] = "x" }));
+        await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 400, Json(new JsonObject { ["value"] = "x", ["colour"] = "red" }));
+        await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 413, Json(new JsonObject { ["value"] = new string('x', 2_000_000) }));
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/secrets", 200);
+        await ExpectAsync(tenant, HttpMethod.Delete, "/api/secrets/CONFORMANCE_TOKEN", 204);
+        await ExpectAsync(tenant, HttpMethod.Delete, "/api/secrets/CONFORMANCE_TOKEN", 404);
     }
 
     private static async Task InstancesAsync(HttpClient tenant, ContractValidator validator)

@@ -139,7 +139,7 @@ public sealed partial class OpenApiDocumentTests(InMemoryClusterFixture cluster)
             .ToList();
         var names = bodies.SelectMany(b => PropertyNames(schemas[b]!)).ToList();
 
-        Assert.Equal(["CreateTenantRequest", "TenantQuotasRequest", "CreateApiKeyRequest", "CreateInstanceRequest", "ResizeInstanceRequest", "ExtendInstanceVolumeRequest", "ExecRequest", "WorkflowDefinition", "StartRunRequest"], bodies);
+        Assert.Equal(["CreateTenantRequest", "TenantQuotasRequest", "CreateApiKeyRequest", "CreateInstanceRequest", "ResizeInstanceRequest", "ExtendInstanceVolumeRequest", "ExecRequest", "WorkflowDefinition", "StartRunRequest", "PutSecretRequest"], bodies);
         Assert.All(names, static n => Assert.Matches(SnakeCase(), n));
         Assert.Contains("timeout_seconds", names);
         Assert.Contains("memory_mb", names);

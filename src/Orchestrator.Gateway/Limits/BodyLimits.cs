@@ -23,6 +23,9 @@ public static class BodyLimits
     public const long Tenants = Orchestrator.Gateway.Tenants.TenantEndpoints.MaxBodyBytes;
 
     /// <summary>Endpoints that take no body still get a small allowance for clients that send <c>{}</c>.</summary>
+    /// <summary>A secret's value is at most 64 KiB of UTF-8, which JSON escaping (\uXXXX) can make six times longer.</summary>
+    public const long Secrets = 6 * Orchestrator.Grains.Tenants.TenantSecretRules.MaxValueBytes + 1024;
+
     public const long Other = 16 * 1024;
 }
 

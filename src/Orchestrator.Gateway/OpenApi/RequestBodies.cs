@@ -120,3 +120,10 @@ public sealed record CreateApiKeyRequest(
     [property: Range(1, 3650)]
     [property: Description("Days until the key stops working, from 1 to 3650. Not together with expires_at.")]
     int? ExpiresInDays = null);
+
+/// <summary>The body of <c>PUT /api/secrets/{name}</c>.</summary>
+[RefusesUnknownMembers]
+public sealed record PutSecretRequest(
+    [property: StringLength(65536, MinimumLength = 1)]
+    [property: Description("The secret's value: non-empty text, at most 64 KiB of UTF-8, without U+0000. Never shown again.")]
+    string Value);

@@ -228,9 +228,9 @@ public static class TenantEndpoints
         });
     }
 
-    private static async Task<(JsonElement Body, IResult? Problem)> ReadObjectAsync(HttpRequest request, string[] fields, CancellationToken cancellationToken, bool allowEmpty = false)
+    internal static async Task<(JsonElement Body, IResult? Problem)> ReadObjectAsync(HttpRequest request, string[] fields, CancellationToken cancellationToken, bool allowEmpty = false, int maxBytes = MaxBodyBytes)
     {
-        var (body, problem) = await RunEndpoints.ReadJsonAsync(request, MaxBodyBytes, cancellationToken);
+        var (body, problem) = await RunEndpoints.ReadJsonAsync(request, maxBytes, cancellationToken);
         if (problem is not null)
         {
             return (default, problem);
@@ -263,7 +263,7 @@ public static class TenantEndpoints
         return null;
     }
 
-    private static IResult? ReadString(JsonElement body, string field, out string value)
+    internal static IResult? ReadString(JsonElement body, string field, out string value)
     {
         value = "";
         if (!body.TryGetProperty(field, out var element))
