@@ -29,7 +29,7 @@ public sealed partial class MachineSandboxes
 
         // Written before any process exists, so a reaper never sees a machine without an owner.
         new SandboxRecord(setup.Self, null, null).Write(layout.Record);
-        var hostPublicKey = await EnsureHostKeyAsync(spec, layout, setup, cancellationToken).ConfigureAwait(false);
+        var hostPublicKey = await SandboxHostKey.EnsureAsync(spec, layout, setup.Keygen, _toolTimeout, cancellationToken).ConfigureAwait(false);
         await WriteFilesAsync(spec, layout, mounts, isolated, cancellationToken).ConfigureAwait(false);
 
         var marker = isolated ? null : $"{MarkerVariable}={spec.MachineId}.{Guid.NewGuid():N}";
