@@ -1,6 +1,4 @@
-using System.Globalization;
-using Orchestrator.Gateway.Hosting;
-using Orchestrator.Gateway.Telemetry;
+using Orchestrator.Hosting;
 using Orleans.Configuration;
 
 namespace Orchestrator.Gateway;
@@ -28,7 +26,7 @@ public static class GatewayProgram
 
         var problems = new List<ConfigurationProblem>();
         var cluster = ClusterSettings.Read(builder.Configuration, problems);
-        var gatewayPort = ReadPort(builder.Configuration, "Orchestrator:GatewayPort", 30000, problems);
+        var gatewayPort = HostPorts.Read(builder.Configuration, "Orchestrator:GatewayPort", 30000, problems);
         // Without a database the gateway joins a dev-profile silo on this machine: the dev profile's rules apply.
         var auth = Auth.AuthSettings.Read(builder.Configuration, devProfile: !cluster.UsesPostgres, problems);
         var limits = Limits.HttpLimitSettings.Read(builder.Configuration, problems);
@@ -62,23 +60,5 @@ public static class GatewayProgram
         app.UseOrchestratorGateway();
         app.MapOrchestratorGateway();
         return app;
-    }
-
-    /// <summary>Reads a TCP port setting, recording a problem when it is not one.</summary>
-    public static int ReadPort(IConfiguration configuration, string key, int fallback, ICollection<ConfigurationProblem> problems)
-    {
-        var value = configuration[key];
-        if (value is null)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-        {
-            problems.Add(new(key, $"must be a TCP port from 1 to 65535 (got '{value}')"));
-            return fallback;
-        }
-
-        return port;
     }
 }

@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Runtime.Versioning;
+using System.Text.RegularExpressions;
 
 namespace Orchestrator.Sandbox;
 
-/// <summary>What is learned about the host once, at the first start: its tools, bubblewrap, and what a crashed emulator left.</summary>
+/// <summary>Host discovery, once at the first start: its tools, whether bubblewrap isolates, and the reaper run.</summary>
 public sealed partial class MachineSandboxes
 {
     [SupportedOSPlatform("linux")]
@@ -119,28 +120,6 @@ public sealed partial class MachineSandboxes
         return null;
     }
 
-    /// <summary>
-    /// Ends what a crashed emulator left running: only processes recorded in a machine's
-    /// sandbox.identity whose owner is gone, and only while each PID still names the recorded
-    /// process (same start time). bwrap's --die-with-parent covers most crashes already.
-    /// </summary>
-    private async Task ReapLeftoversAsync(ProcessIdentity self, CancellationToken cancellationToken)
-    {
-        foreach (var directory in Directory.EnumerateDirectories(Path.Combine(_dataDirectory, MachineLayout.MachinesDirectoryName)))
-        {
-            var recordPath = Path.Combine(directory, MachineLayout.RecordFileName);
-            if (SandboxRecord.TryRead(recordPath) is not { } record || record.Owner == self || record.Owner.IsRunning())
-            {
-                continue;
-            }
-
-            var count = await KillAsync(record.Process is { } process ? [process] : [], record.Marker, cancellationToken).ConfigureAwait(false);
-            if (count > 0)
-            {
-                LogReaped(count, Path.GetFileName(directory), record.Owner.ProcessId);
-            }
-
-            File.Delete(recordPath);
-        }
-    }
+    [GeneratedRegex(@"OpenSSH_(?<major>\d+)\.(?<minor>\d+)")]
+    private static partial Regex OpenSshVersion();
 }

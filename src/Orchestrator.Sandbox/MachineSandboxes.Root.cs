@@ -90,110 +90,6 @@ public sealed partial class MachineSandboxes
     }
 
     /// <summary>
-    /// Puts the machine's host key pair in its ssh directory and returns the public line. An injected key (a
-    /// <c>files</c> entry at <see cref="HostKeyGuestPath"/>) is used as given; otherwise a kept root keeps its
-    /// key, and a rebuilt one gets a new key, as the image's init generates one on a fresh root filesystem.
-    /// </summary>
-    [SupportedOSPlatform("linux")]
-    private static async Task<string> EnsureHostKeyAsync(
-        SandboxSpec spec, MachineLayout layout, HostSetup setup, CancellationToken cancellationToken)
-    {
-        var (privateKey, publicKey) = InjectedHostKey(spec);
-        if (privateKey is not null)
-        {
-            return await InstallHostKeyAsync(layout, setup, privateKey, publicKey, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!spec.KeepRoot || !File.Exists(layout.HostKey) || !File.Exists(layout.HostPublicKey))
-        {
-            // Also replaces a half-made pair (crash during ssh-keygen); ssh-keygen would prompt otherwise.
-            File.Delete(layout.HostKey);
-            File.Delete(layout.HostPublicKey);
-            var (exitCode, output) = await HostTool.RunAsync(
-                setup.Keygen, ["-q", "-t", "ed25519", "-N", "", "-C", $"root@{layout.MachineId}", "-f", layout.HostKey], _toolTimeout, cancellationToken).ConfigureAwait(false);
-            if (exitCode != 0)
-            {
-                throw new InvalidOperationException($"Machine {layout.MachineId}: ssh-keygen failed with exit code {exitCode}: {output}");
-            }
-        }
-
-        return (await File.ReadAllTextAsync(layout.HostPublicKey, cancellationToken).ConfigureAwait(false)).Trim();
-    }
-
-    [SupportedOSPlatform("linux")]
-    private static async Task<string> InstallHostKeyAsync(
-        MachineLayout layout, HostSetup setup, SandboxFile privateKey, SandboxFile? publicKey, CancellationToken cancellationToken)
-    {
-        File.Delete(layout.HostPublicKey);
-        // sshd (and ssh-keygen -y) refuse a private key that others can read, whatever mode the file asked for.
-        await WriteAtomicallyAsync(layout.HostKey, privateKey.Content, Mode0600, cancellationToken).ConfigureAwait(false);
-        var (exitCode, standardOutput, standardError) = await HostTool.RunAsync(
-            HostTool.StartInfo(setup.Keygen, ["-y", "-f", layout.HostKey]), _toolTimeout, cancellationToken).ConfigureAwait(false);
-        if (exitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"Machine {layout.MachineId}: the host key in files at {HostKeyGuestPath} is not an OpenSSH private key without a passphrase: {standardError.Trim()}");
-        }
-
-        var derived = standardOutput.Trim();
-        var line = derived;
-        if (publicKey is not null)
-        {
-            var given = System.Text.Encoding.UTF8.GetString(publicKey.Content.Span).Trim();
-            if (!string.Equals(KeyBlob(given), KeyBlob(derived), StringComparison.Ordinal))
-            {
-                throw new InvalidOperationException(
-                    $"Machine {layout.MachineId}: the public key in files at {HostKeyGuestPath}.pub is not the public half of the private key at {HostKeyGuestPath}.");
-            }
-
-            line = given;
-        }
-
-        await WriteAtomicallyAsync(layout.HostPublicKey, System.Text.Encoding.UTF8.GetBytes(line + "\n"), Mode0644, cancellationToken).ConfigureAwait(false);
-        return line;
-    }
-
-    /// <summary>The <c>files</c> entries that carry the machine's host key, if any.</summary>
-    private static (SandboxFile? PrivateKey, SandboxFile? PublicKey) InjectedHostKey(SandboxSpec spec)
-    {
-        SandboxFile? privateKey = null;
-        SandboxFile? publicKey = null;
-        foreach (var file in spec.Files)
-        {
-            // Last one wins, as when the files are written one after the other.
-            switch (GuestPaths.Normalize(file.GuestPath, nameof(spec)))
-            {
-                case HostKeyGuestPath:
-                    privateKey = file;
-                    break;
-                case HostKeyGuestPath + ".pub":
-                    publicKey = file;
-                    break;
-                default:
-                    break;
-            }
-        }
-
-        return (privateKey, publicKey);
-    }
-
-    private static string KeyBlob(string publicKeyLine) => string.Join(' ', publicKeyLine.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(2));
-
-    [SupportedOSPlatform("linux")]
-    private static async Task WriteAtomicallyAsync(string path, ReadOnlyMemory<byte> content, UnixFileMode mode, CancellationToken cancellationToken)
-    {
-        // Written beside the target with its mode set before it holds anything, then renamed over it.
-        var temporary = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        await using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = mode }))
-        {
-            await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
-        }
-
-        File.SetUnixFileMode(temporary, mode);
-        File.Move(temporary, path, overwrite: true);
-    }
-
-    /// <summary>
     /// Deletes the machine's root so that it starts from nothing, as Fly rebuilds a machine's root filesystem
     /// from its image at every start. Only called while none of the machine's processes runs.
     /// </summary>
@@ -224,7 +120,7 @@ public sealed partial class MachineSandboxes
             var guestPath = GuestPaths.Normalize(file.GuestPath, nameof(spec));
             if (guestPath is HostKeyGuestPath or HostKeyGuestPath + ".pub")
             {
-                // The host key goes to the machine's ssh directory (EnsureHostKeyAsync), which is its /etc/ssh.
+                // The host key goes to the machine's ssh directory (SandboxHostKey), which is its /etc/ssh.
                 continue;
             }
 

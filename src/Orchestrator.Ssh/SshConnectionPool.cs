@@ -1,8 +1,5 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using System.Runtime.ExceptionServices;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Renci.SshNet;
 using Renci.SshNet.Common;
@@ -17,17 +14,15 @@ namespace Orchestrator.Ssh;
 /// </summary>
 public sealed partial class SshConnectionPool : IAsyncDisposable
 {
-    private const int OutputBufferSize = 32 * 1024;
     private const int ShellBufferSize = 64 * 1024;
-
-    // Bounds every step of stopping a command: waiting for its PGID, the kill channel, the channel close.
-    private static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
 
     private readonly SshPoolOptions _options;
     private readonly ILogger<SshConnectionPool> _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ITimer _sweeper;
+    private readonly SshConnector _connector;
+    private readonly RemoteExecution _execution;
     private int _connectionsOpened;
     private int _disposed;
 
@@ -44,6 +39,8 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
         _options = options;
         _logger = logger;
         _time = time;
+        _connector = new SshConnector(options, time);
+        _execution = new RemoteExecution(logger, time);
         var period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _sweeper = time.CreateTimer(_ => CloseIdle(), null, period, period);
     }
@@ -135,7 +132,7 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
         {
             await entry.Channels.WaitAsync(cancellationToken).ConfigureAwait(false);
             holdsSlot = true;
-            Connection? broken = null;
+            SshConnection? broken = null;
             for (var attempt = 1; ; attempt++)
             {
                 var connection = await GetConnectionAsync(connectionKey, entry, target, broken, cancellationToken).ConfigureAwait(false);
@@ -223,41 +220,13 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
     {
         var (connection, command, execution) = await StartCommandAsync(connectionKey, entry, target, commandText, cancellationToken).ConfigureAwait(false);
         using var disposeCommand = command;
-        using var timeout = request.Timeout is { } limit ? new CancellationTokenSource(limit, _time) : new CancellationTokenSource();
-        using var callbackFailed = new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, callbackFailed.Token);
-
-        var processGroup = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var sink = new OutputSink(onOutput, callbackFailed, cancellationToken);
-        var stdout = PumpAsync(command.OutputStream, SshOutputStream.Stdout, sink, null);
-        var stderr = PumpAsync(command.ExtendedOutputStream, SshOutputStream.Stderr, sink, processGroup);
-        var stdin = FeedInputAsync(command, request.StandardInput, stop.Token);
-
-        var killed = false;
-        try
-        {
-            await execution.WaitAsync(stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            killed = true;
-            await KillAsync(connectionKey, connection, command, execution, processGroup.Task).ConfigureAwait(false);
-        }
-
-        await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
-        await stdin.ConfigureAwait(false);
-        sink.Failure?.Throw();
-
-        var duration = _time.GetElapsedTime(started);
-        var cancelled = killed && cancellationToken.IsCancellationRequested;
-        var timedOut = killed && !cancelled && timeout.IsCancellationRequested;
-        return new SshExecResult(command.ExitStatus, command.ExitSignal, duration, timedOut, cancelled, connection.HostKey);
+        return await _execution.RunAsync(connectionKey, connection, command, execution, request, onOutput, started, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<(Connection Connection, SshCommand Command, Task Execution)> StartCommandAsync(
+    private async Task<(SshConnection Connection, SshCommand Command, Task Execution)> StartCommandAsync(
         string connectionKey, Entry entry, SshTarget target, string commandText, CancellationToken cancellationToken)
     {
-        Connection? broken = null;
+        SshConnection? broken = null;
         for (var attempt = 1; ; attempt++)
         {
             var connection = await GetConnectionAsync(connectionKey, entry, target, broken, cancellationToken).ConfigureAwait(false);
@@ -287,129 +256,12 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
         }
     }
 
-    private static bool IsConnectionLost(Exception exception, Connection connection) =>
+    private static bool IsConnectionLost(Exception exception, SshConnection connection) =>
         exception is SshConnectionException or ObjectDisposedException or SocketException || !connection.Client.IsConnected;
 
-    private async Task KillAsync(string connectionKey, Connection connection, SshCommand command, Task execution, Task<int> processGroupTask)
+    private async Task<SshConnection> GetConnectionAsync(string connectionKey, Entry entry, SshTarget target, SshConnection? broken, CancellationToken cancellationToken)
     {
-        var processGroup = 0;
-        try
-        {
-            processGroup = await processGroupTask.WaitAsync(KillGrace, _time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Falls back to a channel signal below.
-        }
-
-        // 0/1 mean "unknown" and "init": never signal those groups.
-        if (processGroup > 1 && !execution.IsCompleted)
-        {
-            LogKilling(connectionKey, processGroup);
-            try
-            {
-                // A fresh channel, outside the channel limit: the killed command still holds its slot.
-                using var kill = connection.Client.CreateCommand(RemoteCommand.Kill(processGroup));
-                await kill.ExecuteAsync(CancellationToken.None).WaitAsync(KillGrace + KillGrace, _time).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is SshException or ObjectDisposedException or InvalidOperationException or TimeoutException or SocketException)
-            {
-                LogKillFailed(connectionKey, processGroup, exception.Message);
-            }
-        }
-
-        try
-        {
-            await execution.WaitAsync(KillGrace, _time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // No PGID or a stuck kill: ask sshd itself to signal the command, which also ends the channel.
-            try
-            {
-                // CancelAsync is synchronous despite its name: it waits up to the timeout for the server.
-                await Task.Run(() => command.CancelAsync(forceKill: true, millisecondsTimeout: (int)KillGrace.TotalMilliseconds)).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is SshException or ObjectDisposedException or InvalidOperationException)
-            {
-                LogKillFailed(connectionKey, processGroup, exception.Message);
-            }
-        }
-        catch (Exception exception) when (exception is SshException or ObjectDisposedException)
-        {
-            LogKillFailed(connectionKey, processGroup, exception.Message);
-        }
-    }
-
-    private static async Task PumpAsync(Stream source, SshOutputStream kind, OutputSink sink, TaskCompletionSource<int>? processGroup)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(OutputBufferSize);
-        var marker = processGroup is null ? null : new MarkerReader(processGroup);
-        try
-        {
-            int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(0, OutputBufferSize)).ConfigureAwait(false)) > 0)
-            {
-                ReadOnlyMemory<byte> data = buffer.AsMemory(0, read);
-                if (marker is { Done: false })
-                {
-                    var (head, remainder) = marker.Consume(data);
-                    if (head.Length > 0)
-                    {
-                        await sink.WriteAsync(kind, head).ConfigureAwait(false);
-                    }
-
-                    data = remainder;
-                }
-
-                if (data.Length > 0)
-                {
-                    await sink.WriteAsync(kind, data).ConfigureAwait(false);
-                }
-            }
-
-            if (marker is { Done: false } && marker.Flush() is { Length: > 0 } pending)
-            {
-                await sink.WriteAsync(kind, pending).ConfigureAwait(false);
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // The command was torn down under us; whatever was unread is gone with it.
-        }
-        finally
-        {
-            processGroup?.TrySetResult(0);
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private async Task FeedInputAsync(SshCommand command, Stream? input, CancellationToken cancellationToken)
-    {
-        if (input is null)
-        {
-            // The command line redirects stdin from /dev/null.
-            return;
-        }
-
-        try
-        {
-            // Disposing the stream sends EOF.
-            var remote = command.CreateInputStream();
-            await using (remote.ConfigureAwait(false))
-            {
-                await input.CopyToAsync(remote, OutputBufferSize, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (Exception exception) when (exception is OperationCanceledException or IOException or SshException or ObjectDisposedException or InvalidOperationException)
-        {
-            LogInputStopped(exception.Message);
-        }
-    }
-
-    private async Task<Connection> GetConnectionAsync(string connectionKey, Entry entry, SshTarget target, Connection? broken, CancellationToken cancellationToken)
-    {
-        var identity = Identity(target);
+        var identity = SshConnector.Identity(target);
         await entry.ConnectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -424,7 +276,7 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
 
             if (current is null)
             {
-                current = await ConnectAsync(target, identity, cancellationToken).ConfigureAwait(false);
+                current = await _connector.ConnectAsync(target, identity, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _connectionsOpened);
                 var fingerprint = SshKeys.FingerprintOfBlob(current.HostKeyBlob);
                 LogConnected(connectionKey, target.Host, target.Port, fingerprint);
@@ -449,81 +301,6 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
             entry.ConnectLock.Release();
         }
     }
-
-    private async Task<Connection> ConnectAsync(SshTarget target, string identity, CancellationToken cancellationToken)
-    {
-        (string Type, byte[] Blob)? pinned = target.PinnedHostKey is { } pin ? SshKeys.ParsePublicKey(pin, nameof(target.PinnedHostKey)) : null;
-        var keyFile = new PrivateKeyFile(new MemoryStream(Encoding.UTF8.GetBytes(target.PrivateKeyOpenSsh), writable: false));
-        SshClient? client = null;
-        try
-        {
-            var info = new ConnectionInfo(target.Host, target.Port, target.UserName, new PrivateKeyAuthenticationMethod(target.UserName, keyFile))
-            {
-                Timeout = _options.ConnectTimeout,
-            };
-            if (pinned is { } pinnedKey)
-            {
-                // Offer only the pinned key's algorithms so a server with several host keys shows us the pinned one.
-                var matching = info.HostKeyAlgorithms.Keys.Where(name => MatchesKeyType(name, pinnedKey.Type)).ToHashSet(StringComparer.Ordinal);
-                if (matching.Count > 0)
-                {
-                    foreach (var name in info.HostKeyAlgorithms.Keys.Where(name => !matching.Contains(name)).ToList())
-                    {
-                        info.HostKeyAlgorithms.Remove(name);
-                    }
-                }
-            }
-
-            client = new SshClient(info) { KeepAliveInterval = _options.KeepAliveInterval };
-            byte[]? seen = null;
-            var mismatch = false;
-            client.HostKeyReceived += (_, e) =>
-            {
-                seen = e.HostKey;
-                if (pinned is { } expected && !expected.Blob.AsSpan().SequenceEqual(e.HostKey))
-                {
-                    mismatch = true;
-                    e.CanTrust = false;
-                }
-            };
-
-            using var connectTimeout = new CancellationTokenSource(_options.ConnectTimeout, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectTimeout.Token);
-            try
-            {
-                await client.ConnectAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (mismatch && seen is not null && pinned is { } expected)
-            {
-                throw new SshHostKeyMismatchException(
-                    target.Host, target.Port, SshKeys.FingerprintOfBlob(expected.Blob), SshKeys.FingerprintOfBlob(seen), FormatKey(seen), exception);
-            }
-            catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new TimeoutException($"SSH connect to {target.Host}:{target.Port} did not complete within {_options.ConnectTimeout.TotalSeconds:0.#} s.", exception);
-            }
-
-            var hostKey = seen ?? throw new SshConnectionException("The server's host key was not reported during key exchange.");
-            var connection = new Connection(client, keyFile, hostKey, FormatKey(hostKey), identity);
-            client = null;
-            return connection;
-        }
-        catch
-        {
-            client?.Dispose();
-            keyFile.Dispose();
-            throw;
-        }
-    }
-
-    private static bool MatchesKeyType(string algorithm, string keyType) =>
-        algorithm == keyType || (keyType == "ssh-rsa" && algorithm.StartsWith("rsa-sha2-", StringComparison.Ordinal));
-
-    private static string FormatKey(byte[] blob) => $"{SshKeys.BlobType(blob) ?? "unknown"} {Convert.ToBase64String(blob)}";
-
-    // A changed address, user or key means a different machine or identity: never reuse the old connection for it.
-    private static string Identity(SshTarget target) =>
-        $"{target.UserName}@{target.Host}:{target.Port}#{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(target.PrivateKeyOpenSsh)))}";
 
     private void CloseIdle()
     {
@@ -567,19 +344,10 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "SSH connection {ConnectionKey} invalidated")]
     private partial void LogInvalidated(string connectionKey);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Killing remote process group {ProcessGroup} on {ConnectionKey}")]
-    private partial void LogKilling(string connectionKey, int processGroup);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not kill remote process group {ProcessGroup} on {ConnectionKey}: {Reason}")]
-    private partial void LogKillFailed(string connectionKey, int processGroup, string reason);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Stopped feeding stdin: {Reason}")]
-    private partial void LogInputStopped(string reason);
-
     private sealed class Entry(int maxChannels)
     {
         // Fields, not properties: Interlocked and Volatile need refs.
-        public Connection? Current;
+        public SshConnection? Current;
         public int Active;
         public long LastUsed;
 
@@ -588,112 +356,4 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
         public SemaphoreSlim ConnectLock { get; } = new(1, 1);
     }
 
-    private sealed class Connection(SshClient client, PrivateKeyFile keyFile, byte[] hostKeyBlob, string hostKey, string identity) : IDisposable
-    {
-        public SshClient Client { get; } = client;
-
-        public byte[] HostKeyBlob { get; } = hostKeyBlob;
-
-        public string HostKey { get; } = hostKey;
-
-        public string Identity { get; } = identity;
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            keyFile.Dispose();
-        }
-    }
-
-    /// <summary>Serializes callbacks from the two output pumps and remembers the first callback failure.</summary>
-    private sealed class OutputSink(Func<SshOutputChunk, CancellationToken, ValueTask> onOutput, CancellationTokenSource failed, CancellationToken callerToken) : IDisposable
-    {
-        private readonly SemaphoreSlim _gate = new(1, 1);
-
-        public void Dispose() => _gate.Dispose();
-
-        public ExceptionDispatchInfo? Failure { get; private set; }
-
-        public async ValueTask WriteAsync(SshOutputStream kind, ReadOnlyMemory<byte> data)
-        {
-            // After a cancel or failure the output is still drained (so the channel can close) but not delivered.
-            if (Failure is not null || callerToken.IsCancellationRequested)
-            {
-                return;
-            }
-
-            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            try
-            {
-                if (Failure is null && !callerToken.IsCancellationRequested)
-                {
-                    await onOutput(new SshOutputChunk(kind, data), callerToken).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (callerToken.IsCancellationRequested)
-            {
-                // The caller is going away; the exec reports Cancelled.
-            }
-#pragma warning disable CA1031 // Any callback failure must stop the remote command, then surface to the caller.
-            catch (Exception exception)
-#pragma warning restore CA1031
-            {
-                Failure = ExceptionDispatchInfo.Capture(exception);
-                await failed.CancelAsync().ConfigureAwait(false);
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
-    }
-
-    /// <summary>Strips the <see cref="RemoteCommand.PgidMarker"/> line from the start of stderr.</summary>
-    private sealed class MarkerReader(TaskCompletionSource<int> processGroup)
-    {
-        private const int MaxLine = 64;
-        private readonly byte[] _line = new byte[MaxLine];
-        private int _length;
-
-        public bool Done { get; private set; }
-
-        /// <summary>Returns bytes to pass on now: a non-marker head (if the line was not ours), then the rest of the chunk.</summary>
-        public (ReadOnlyMemory<byte> Head, ReadOnlyMemory<byte> Remainder) Consume(ReadOnlyMemory<byte> data)
-        {
-            var span = data.Span;
-            for (var i = 0; i < span.Length; i++)
-            {
-                if (_length == MaxLine)
-                {
-                    return (Flush(), data[i..]);
-                }
-
-                _line[_length++] = span[i];
-                if (span[i] == (byte)'\n')
-                {
-                    Done = true;
-                    var line = Encoding.ASCII.GetString(_line, 0, _length - 1);
-                    if (line.StartsWith(RemoteCommand.PgidMarker, StringComparison.Ordinal)
-                        && int.TryParse(line.AsSpan(RemoteCommand.PgidMarker.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var group))
-                    {
-                        processGroup.TrySetResult(group);
-                        return (ReadOnlyMemory<byte>.Empty, data[(i + 1)..]);
-                    }
-
-                    processGroup.TrySetResult(0);
-                    return (_line.AsMemory(0, _length), data[(i + 1)..]);
-                }
-            }
-
-            return (ReadOnlyMemory<byte>.Empty, ReadOnlyMemory<byte>.Empty);
-        }
-
-        /// <summary>Gives up on the marker and returns what was held back.</summary>
-        public ReadOnlyMemory<byte> Flush()
-        {
-            Done = true;
-            processGroup.TrySetResult(0);
-            return _line.AsMemory(0, _length);
-        }
-    }
 }

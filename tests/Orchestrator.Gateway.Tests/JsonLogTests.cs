@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
-using Orchestrator.Gateway.Telemetry;
+using Orchestrator.Hosting;
 using Orchestrator.Testing;
 
 namespace Orchestrator.Gateway.Tests;

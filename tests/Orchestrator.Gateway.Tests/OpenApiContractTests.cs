@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Orchestrator.Gateway.Telemetry;
+using Orchestrator.Hosting;
 using Orchestrator.Testing;
 
 namespace Orchestrator.Gateway.Tests;

@@ -4,7 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Orchestrator.Gateway.Telemetry;
+using Orchestrator.Hosting;
 using Orchestrator.Testing;
 using Orleans.Configuration;
 
@@ -197,7 +197,7 @@ public sealed class RequestIdTests(InMemoryClusterFixture cluster)
     {
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync());
-        Assert.Equal(RequestIds.InvalidProblemType, problem.GetProperty("type").GetString());
+        Assert.Equal(Status.MiddlewareProblems.InvalidRequestId, problem.GetProperty("type").GetString());
         var echoed = Assert.Single(response.Headers.GetValues(RequestIds.HeaderName));
         Assert.Matches("^[0-9a-f]{32}$", echoed);
         Assert.NotEqual(refused, echoed);

@@ -7,8 +7,8 @@ using Orchestrator.Testing;
 namespace Orchestrator.Gateway.Tests;
 
 /// <summary>
-/// The workflow and run endpoints over real HTTP for requests that are refused before any grain is called: each is
-/// a problem naming what is wrong, never a 500.
+/// The workflow and run endpoints over real HTTP for requests that are refused, by the endpoint or by the grain it
+/// calls (definitions are read by the registrar grain): each is a problem naming what is wrong, never a 500.
 /// </summary>
 [Collection(InMemoryCluster.Name)]
 public sealed class WorkflowHttpValidationTests(InMemoryClusterFixture cluster)

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Orchestrator.Fly;
 using Orchestrator.Fly.Emulator;
 using Orchestrator.Gateway.Instances;
-using Orchestrator.Gateway.Telemetry;
+using Orchestrator.Hosting;
 using Orchestrator.Testing;
 
 namespace Orchestrator.IntegrationTests;

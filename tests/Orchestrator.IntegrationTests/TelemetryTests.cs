@@ -5,7 +5,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using OpenTelemetry.Trace;
 using Orchestrator.Fly.Emulator;
-using Orchestrator.Gateway.Telemetry;
+using Orchestrator.Hosting;
 using Orchestrator.Telemetry;
 using Orchestrator.Testing;
 

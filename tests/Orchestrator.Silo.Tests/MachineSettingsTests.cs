@@ -1,4 +1,4 @@
-using Orchestrator.Gateway.Hosting;
+using Orchestrator.Hosting;
 using Orchestrator.Silo.Hosting;
 
 namespace Orchestrator.Silo.Tests;

@@ -1,6 +1,6 @@
 using System.Net;
 using Orchestrator.Gateway.Auth;
-using Orchestrator.Gateway.Hosting;
+using Orchestrator.Hosting;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Testing;
 

@@ -26,6 +26,40 @@ public interface IWorkflowDefinitionGrain : IGrainWithStringKey
     Task<IReadOnlyList<WorkflowVersionInfo>> ListVersionsAsync(CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// Where a tenant (the key) registers workflow definitions: takes the source text as a client sent it, reads and
+/// validates it (the definition language's rules and the API's workflow names, every error located), then stores it as
+/// the next version of the workflow it names. The HTTP API registers through it, so an Orleans client gets the same checks.
+/// </summary>
+[Alias("orchestrator.IWorkflowRegistrarGrain")]
+public interface IWorkflowRegistrarGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Registers <paramref name="source"/> (YAML or JSON as <paramref name="format"/> says, or detected from the text)
+    /// under the name it declares. Registering the latest version's source again makes no version: the answer is that
+    /// version with <see cref="WorkflowRegistration.Created"/> false.
+    /// </summary>
+    /// <exception cref="WorkflowInvalidException">The definition has errors, or a name the API cannot address; all are listed, located.</exception>
+    [Alias("Register")]
+    Task<WorkflowRegistration> RegisterAsync(string source, WorkflowSourceFormat format = WorkflowSourceFormat.Detect, CancellationToken cancellationToken = default);
+}
+
+/// <summary>How a definition's text is read.</summary>
+[GenerateSerializer, Alias("orchestrator.WorkflowSourceFormat")]
+public enum WorkflowSourceFormat
+{
+    /// <summary>JSON when the first non-blank character opens an object or array, YAML otherwise.</summary>
+    Detect = 0,
+    Json = 1,
+    Yaml = 2,
+}
+
+/// <summary>The version a registration stored or found; <c>Created</c> is false when the source was the latest version's.</summary>
+[GenerateSerializer, Immutable, Alias("orchestrator.WorkflowRegistration")]
+public sealed record WorkflowRegistration(
+    [property: Id(0)] WorkflowVersionInfo Version,
+    [property: Id(1)] bool Created);
+
 /// <summary>The names of a tenant's workflows, keyed by tenant; kept by the definition grains as versions are registered.</summary>
 [Alias("orchestrator.IWorkflowCatalogGrain")]
 public interface IWorkflowCatalogGrain : IGrainWithStringKey

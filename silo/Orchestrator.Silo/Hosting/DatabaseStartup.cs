@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Npgsql;
 using Orchestrator.Database;
-using Orchestrator.Gateway.Hosting;
+using Orchestrator.Hosting;
 
 namespace Orchestrator.Silo.Hosting;
 

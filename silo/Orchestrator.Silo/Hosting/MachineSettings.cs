@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Orchestrator.Fly;
-using Orchestrator.Gateway.Hosting;
 using Orchestrator.Grains.Sessions;
+using Orchestrator.Hosting;
 using Orchestrator.Ssh;
 
 namespace Orchestrator.Silo.Hosting;

@@ -1,9 +1,8 @@
 using Orchestrator.Database;
 using Orchestrator.Fly;
 using Orchestrator.Gateway;
-using Orchestrator.Gateway.Hosting;
-using Orchestrator.Gateway.Telemetry;
 using Orchestrator.Grains;
+using Orchestrator.Hosting;
 using Orchestrator.Silo.Health;
 using Orleans.Configuration;
 using Orleans.Dashboard;

@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Orchestrator.Gateway;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Limits;
-using Orchestrator.Gateway.Hosting;
+using Orchestrator.Hosting;
 
 namespace Orchestrator.Silo.Hosting;
 
@@ -58,8 +57,8 @@ public sealed record SiloSettings(
         var problems = new List<ConfigurationProblem>();
         var cluster = ClusterSettings.Read(configuration, problems);
         var profile = ReadProfile(configuration, cluster, problems);
-        var siloPort = GatewayProgram.ReadPort(configuration, SiloPortKey, DefaultSiloPort, problems);
-        var gatewayPort = GatewayProgram.ReadPort(configuration, GatewayPortKey, DefaultGatewayPort, problems);
+        var siloPort = HostPorts.Read(configuration, SiloPortKey, DefaultSiloPort, problems);
+        var gatewayPort = HostPorts.Read(configuration, GatewayPortKey, DefaultGatewayPort, problems);
         if (siloPort == gatewayPort)
         {
             problems.Add(new(GatewayPortKey, $"must differ from {SiloPortKey} (both are {siloPort})"));

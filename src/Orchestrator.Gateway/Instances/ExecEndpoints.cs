@@ -1,10 +1,8 @@
-using System.Globalization;
-using System.Net.WebSockets;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.OpenApi;
+using Orchestrator.Gateway.Streaming;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Sessions;
 
@@ -13,21 +11,16 @@ namespace Orchestrator.Gateway.Instances;
 /// <summary>
 /// <c>POST /api/instances/{id}/exec</c> and <c>GET /api/instances/{id}/shell</c>: validate, open one session-grain
 /// stream, relay it. Nothing is answered until the machine accepted the connection, so failures to reach it are
-/// plain problem details; after that the status line is sent and output is relayed as it arrives.
+/// plain problem details; after that the status line is sent and output is relayed as it arrives. The request body is
+/// read by <see cref="ExecRequestParser"/>; the shell's WebSocket is relayed by <see cref="ShellRelay"/>.
 /// </summary>
 public static class ExecEndpoints
 {
-    public const int DefaultBufferedOutputCap = 1024 * 1024;
-    public const int MaxBufferedOutputCap = 16 * 1024 * 1024;
-    public const int DefaultColumns = 80;
-    public const int DefaultRows = 24;
     public const string NdJson = "application/x-ndjson";
     public const string EventStream = "text/event-stream";
     public const string WebSocketRequired = InstanceProblems.TypeBase + "websocket-required";
 
-    private const int MaxControlMessageBytes = 4096;
     private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
-    private static readonly HashSet<string> Known = ["command", "env", "cwd", "timeout_seconds", "stdin", "stdin_base64", "max_output_bytes"];
     private static readonly JsonWriterOptions BufferedWriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static RouteGroupBuilder MapExecEndpoints(this IEndpointRouteBuilder routes)
@@ -59,7 +52,7 @@ public static class ExecEndpoints
                 EventStream)
             .WithResponse(StatusCodes.Status200OK, "The command's output as it arrives, ending with its exit; or, for application/json, the whole result.", [typeof(ExecResultResponse)], "application/json")
             .ProducesProblems(400, 404, 409, 502, 503);
-        api.MapGet("/{id}/shell", ShellAsync).WithName("OpenInstanceShell")
+        api.MapGet("/{id}/shell", ShellRelay.ShellAsync).WithName("OpenInstanceShell")
             .WithSummary("Open an interactive shell (WebSocket)")
             .WithDescription(
                 "Upgrades to a WebSocket (GET with 'Connection: Upgrade' and 'Upgrade: websocket', the key in the Authorization "
@@ -110,7 +103,7 @@ public static class ExecEndpoints
             return;
         }
 
-        var (command, cap, problem) = Parse(body);
+        var (command, cap, problem) = ExecRequestParser.Parse(body);
         if (problem is { } p)
         {
             await InstanceProblems.Invalid(p.Field, p.Problem).ExecuteAsync(context);
@@ -144,194 +137,14 @@ public static class ExecEndpoints
         }
     }
 
-    internal static async Task ShellAsync(string id, HttpContext context, IClusterClient cluster)
-    {
-        var cancellationToken = context.RequestAborted;
-        if (InstanceSpecRules.ValidateName(id) is { } idProblem)
-        {
-            await InstanceProblems.Invalid("id", idProblem).ExecuteAsync(context);
-            return;
-        }
-
-        if (!TryWindow(context.Request, out var columns, out var rows, out var windowProblem))
-        {
-            await InstanceProblems.Invalid(windowProblem.Field, windowProblem.Problem).ExecuteAsync(context);
-            return;
-        }
-
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            await TypedResults.Problem(
-                "Open the shell with a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket').",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "A WebSocket is required",
-                type: WebSocketRequired).ExecuteAsync(context);
-            return;
-        }
-
-        var sessionId = "sh-" + Guid.NewGuid().ToString("N")[..20];
-        var grain = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(context.User.Tenant(), id, sessionId));
-        using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        await using var events = grain.ShellAsync(columns, rows, closing.Token).GetAsyncEnumerator(closing.Token);
-        try
-        {
-            if (!await events.MoveNextAsync())
-            {
-                throw new InvalidOperationException("The shell ended before it opened.");
-            }
-        }
-        catch (Exception ex) when (InstanceProblems.FromException(ex) is { } mapped)
-        {
-            await mapped.ExecuteAsync(context);
-            return;
-        }
-
-        // Browsers cannot set headers on a WebSocket: they offer "orchestrator" and "bearer.<key>" as
-        // subprotocols instead, and the connection must select one of the offered ones to open.
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(
-            context.WebSockets.WebSocketRequestedProtocols.Contains(ApiKeyAuthenticationHandler.WebSocketProtocol) ? ApiKeyAuthenticationHandler.WebSocketProtocol : null);
-        // When the client closes (or the socket breaks), stop relaying output: ending the enumeration closes the shell.
-        var input = PumpInputAsync(socket, grain, closing.Token).ContinueWith(_ => closing.Cancel(), TaskScheduler.Default);
-        var closeReason = "shell exited";
-        try
-        {
-            while (await events.MoveNextAsync())
-            {
-                var item = events.Current;
-                if (item.Kind == ShellEventKind.Output && item.Data is { Length: > 0 } data)
-                {
-                    await socket.SendAsync(data, WebSocketMessageType.Binary, endOfMessage: true, closing.Token);
-                }
-                else if (item.Kind == ShellEventKind.Exited)
-                {
-                    var exit = JsonSerializer.SerializeToUtf8Bytes(new ShellControl("exit", ExitCode: item.ExitCode), InstanceEndpoints.Json);
-                    await socket.SendAsync(exit, WebSocketMessageType.Text, endOfMessage: true, closing.Token);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (closing.IsCancellationRequested)
-        {
-            closeReason = "closed by the client";
-        }
-        catch (WebSocketException)
-        {
-            closeReason = "connection lost";
-        }
-        catch (Exception ex) when (InstanceProblems.FromException(ex) is not null)
-        {
-            closeReason = "shell failed";
-            await SendControlErrorAsync(socket, ex.Message, CancellationToken.None);
-        }
-
-        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-        {
-            using var closeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, closeReason, closeTimeout.Token);
-        }
-
-        // The client answers our close frame, which ends the input pump; a client that never does is cut off.
-        await input.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => closing.Cancel(), TaskScheduler.Default);
-        await input;
-    }
-
-    /// <summary>Relays the client's frames: binary frames are keystrokes, text frames are JSON control messages.</summary>
-    private static async Task PumpInputAsync(WebSocket socket, ISshSessionGrain grain, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[16 * 1024];
-        using var control = new MemoryStream();
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                var received = await socket.ReceiveAsync(buffer, cancellationToken);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    return;
-                }
-
-                if (received.MessageType == WebSocketMessageType.Binary)
-                {
-                    if (received.Count > 0)
-                    {
-                        await grain.WriteShellAsync(buffer.AsSpan(0, received.Count).ToArray(), cancellationToken);
-                    }
-
-                    continue;
-                }
-
-                if (control.Length + received.Count > MaxControlMessageBytes)
-                {
-                    await SendControlErrorAsync(socket, $"control messages must be at most {MaxControlMessageBytes} bytes", cancellationToken);
-                    control.SetLength(0);
-                    continue;
-                }
-
-                control.Write(buffer, 0, received.Count);
-                if (received.EndOfMessage)
-                {
-                    var message = control.ToArray();
-                    control.SetLength(0);
-                    var (resize, controlProblem) = ParseControl(message);
-                    if (controlProblem is not null)
-                    {
-                        await SendControlErrorAsync(socket, controlProblem, cancellationToken);
-                    }
-                    else
-                    {
-                        await grain.ResizeShellAsync(resize!.Cols!.Value, resize.Rows!.Value, cancellationToken);
-                    }
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
-        {
-            // The socket closed or the shell ended: the output side finishes the exchange.
-        }
-    }
-
-    /// <summary>The resize message, or the problem with it.</summary>
-    internal static (ShellControl? Resize, string? Problem) ParseControl(byte[] message)
-    {
-        ShellControl? control;
-        try
-        {
-            control = JsonSerializer.Deserialize<ShellControl>(message, InstanceEndpoints.Json);
-        }
-        catch (JsonException ex)
-        {
-            return (null, $"control message is not valid JSON: {ex.Message}");
-        }
-
-        if (control is not { Type: "resize" })
-        {
-            return (null, "control message type must be 'resize'");
-        }
-
-        return control is { Cols: { } cols, Rows: { } rows } && ExecCommandRules.ValidateWindow(cols, rows) is null
-            ? (control, null)
-            : (null, $"resize needs cols and rows from {ExecCommandRules.MinColumns} to {ExecCommandRules.MaxColumns}");
-    }
-
-    private static async Task SendControlErrorAsync(WebSocket socket, string detail, CancellationToken cancellationToken)
-    {
-        var error = JsonSerializer.SerializeToUtf8Bytes(new ShellControl("error", Detail: detail), InstanceEndpoints.Json);
-        await socket.SendAsync(error, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
-    }
-
     private static async Task StreamAsync(HttpContext context, IAsyncEnumerator<ExecEvent> events, bool sse, TimeProvider time, CancellationToken cancellationToken)
     {
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = sse ? EventStream : NdJson;
-        context.Response.Headers.CacheControl = "no-cache";
-        // Proxies such as nginx would otherwise hold output back until the command ends.
-        context.Response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        await context.Response.StartAsync(cancellationToken);
-
+        await StreamingResponse.StartAsync(context, sse ? EventStream : NdJson, cancellationToken);
         using var writer = new ExecStreamWriter(context.Response.Body, sse);
         try
         {
-            while (await NextAsync(events, writer, time, cancellationToken))
+            // An SSE keep-alive whenever the command has been silent for a while.
+            while (await StreamingResponse.NextAsync(events, writer.WriteKeepAliveAsync, time, KeepAliveInterval, cancellationToken))
             {
                 var item = events.Current;
                 switch (item.Kind)
@@ -349,28 +162,6 @@ public static class ExecEndpoints
         {
             // The status line is gone: the problem becomes the last line of the stream.
             await writer.WriteErrorAsync(InstanceProblems.SshUnreachable, "The connection to the machine was lost", ex.Message, cancellationToken);
-        }
-    }
-
-    /// <summary>MoveNext, writing an SSE keep-alive whenever the command has been silent for a while.</summary>
-    private static async Task<bool> NextAsync(IAsyncEnumerator<ExecEvent> events, ExecStreamWriter writer, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var next = events.MoveNextAsync();
-        if (next.IsCompleted)
-        {
-            return await next;
-        }
-
-        var pending = next.AsTask();
-        while (true)
-        {
-            var tick = Task.Delay(KeepAliveInterval, time, cancellationToken);
-            if (await Task.WhenAny(pending, tick) == pending)
-            {
-                return await pending;
-            }
-
-            await writer.WriteKeepAliveAsync(cancellationToken);
         }
     }
 
@@ -439,137 +230,4 @@ public static class ExecEndpoints
             : Accepts("application/json") ? ExecFormat.Buffered
             : ExecFormat.NdJson;
     }
-
-    internal static (ExecCommand? Command, int Cap, (string Field, string Problem)? Problem) Parse(JsonElement body)
-    {
-        if (body.ValueKind != JsonValueKind.Object)
-        {
-            return (null, 0, ("body", "must be a JSON object"));
-        }
-
-        foreach (var property in body.EnumerateObject())
-        {
-            if (!Known.Contains(property.Name))
-            {
-                return (null, 0, (property.Name, "is not a known field"));
-            }
-        }
-
-        if (!body.TryGetProperty("command", out var commandElement) || commandElement.ValueKind != JsonValueKind.String)
-        {
-            return (null, 0, ("command", "is required and must be a string"));
-        }
-
-        Dictionary<string, string>? env = null;
-        if (body.TryGetProperty("env", out var envElement) && envElement.ValueKind != JsonValueKind.Null)
-        {
-            if (envElement.ValueKind != JsonValueKind.Object)
-            {
-                return (null, 0, ("env", "must be an object of string values"));
-            }
-
-            env = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var variable in envElement.EnumerateObject())
-            {
-                if (variable.Value.ValueKind != JsonValueKind.String)
-                {
-                    return (null, 0, ($"env.{variable.Name}", "must be a string"));
-                }
-
-                env[variable.Name] = variable.Value.GetString()!;
-            }
-        }
-
-        string? cwd = null;
-        if (body.TryGetProperty("cwd", out var cwdElement) && cwdElement.ValueKind != JsonValueKind.Null)
-        {
-            if (cwdElement.ValueKind != JsonValueKind.String)
-            {
-                return (null, 0, ("cwd", "must be a string"));
-            }
-
-            cwd = cwdElement.GetString();
-        }
-
-        TimeSpan? timeout = null;
-        if (body.TryGetProperty("timeout_seconds", out var timeoutElement) && timeoutElement.ValueKind != JsonValueKind.Null)
-        {
-            if (timeoutElement.ValueKind != JsonValueKind.Number || !timeoutElement.TryGetDouble(out var seconds) || double.IsNaN(seconds)
-                || seconds <= 0 || seconds > ExecCommandRules.MaxTimeout.TotalSeconds)
-            {
-                return (null, 0, ("timeout_seconds", $"must be a number more than 0 and at most {ExecCommandRules.MaxTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}"));
-            }
-
-            timeout = TimeSpan.FromSeconds(seconds);
-        }
-
-        byte[]? stdin = null;
-        var hasText = body.TryGetProperty("stdin", out var stdinElement) && stdinElement.ValueKind != JsonValueKind.Null;
-        var hasBase64 = body.TryGetProperty("stdin_base64", out var stdinBase64) && stdinBase64.ValueKind != JsonValueKind.Null;
-        if (hasText && hasBase64)
-        {
-            return (null, 0, ("stdin", "and stdin_base64 cannot both be given"));
-        }
-
-        if (hasText)
-        {
-            if (stdinElement.ValueKind != JsonValueKind.String)
-            {
-                return (null, 0, ("stdin", "must be a string"));
-            }
-
-            stdin = System.Text.Encoding.UTF8.GetBytes(stdinElement.GetString()!);
-        }
-        else if (hasBase64)
-        {
-            if (stdinBase64.ValueKind != JsonValueKind.String || !stdinBase64.TryGetBytesFromBase64(out stdin))
-            {
-                return (null, 0, ("stdin_base64", "must be a base64 string"));
-            }
-        }
-
-        var cap = DefaultBufferedOutputCap;
-        if (body.TryGetProperty("max_output_bytes", out var capElement) && capElement.ValueKind != JsonValueKind.Null
-            && (capElement.ValueKind != JsonValueKind.Number || !capElement.TryGetInt32(out cap) || cap is < 1 or > MaxBufferedOutputCap))
-        {
-            return (null, 0, ("max_output_bytes", $"must be a whole number from 1 to {MaxBufferedOutputCap}"));
-        }
-
-        var command = new ExecCommand(commandElement.GetString()!, env, cwd, timeout, stdin);
-        return ExecCommandRules.Validate(command) is [var first, ..] ? (null, 0, first) : (command, cap, null);
-    }
-
-    private static bool TryWindow(HttpRequest request, out int columns, out int rows, out (string Field, string Problem) problem)
-    {
-        columns = DefaultColumns;
-        rows = DefaultRows;
-        problem = default;
-        if (request.Query["cols"].FirstOrDefault() is { } rawColumns && !int.TryParse(rawColumns, CultureInfo.InvariantCulture, out columns))
-        {
-            problem = ("cols", "must be a whole number");
-            return false;
-        }
-
-        if (request.Query["rows"].FirstOrDefault() is { } rawRows && !int.TryParse(rawRows, CultureInfo.InvariantCulture, out rows))
-        {
-            problem = ("rows", "must be a whole number");
-            return false;
-        }
-
-        if (ExecCommandRules.ValidateWindow(columns, rows) is { } windowProblem)
-        {
-            problem = (columns is < ExecCommandRules.MinColumns or > ExecCommandRules.MaxColumns ? "cols" : "rows", windowProblem);
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>A shell control message: <c>resize</c> from the client; <c>exit</c> and <c>error</c> to it.</summary>
-    internal sealed record ShellControl(
-        string Type,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Cols = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Rows = null,
-        int? ExitCode = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null);
 }

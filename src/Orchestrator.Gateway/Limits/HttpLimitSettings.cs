@@ -1,5 +1,5 @@
 using System.Globalization;
-using Orchestrator.Gateway.Hosting;
+using Orchestrator.Hosting;
 
 namespace Orchestrator.Gateway.Limits;
 

@@ -6,8 +6,8 @@ using Microsoft.OpenApi;
 using Microsoft.OpenApi.MicrosoftExtensions;
 using Microsoft.OpenApi.Reader;
 using Orchestrator.Gateway.Status;
-using Orchestrator.Gateway.Telemetry;
 using Orchestrator.Gateway.Workflows;
+using Orchestrator.Hosting;
 using Orchestrator.Workflows;
 
 namespace Orchestrator.Gateway.OpenApi;

@@ -9,6 +9,9 @@ namespace Orchestrator.Gateway.Status;
 /// </summary>
 internal static class MiddlewareProblems
 {
+    /// <summary>The <c>type</c> of the 400 problem for an <c>X-Request-Id</c> that breaks the rules of <see cref="Hosting.RequestIds"/>.</summary>
+    public const string InvalidRequestId = Instances.InstanceProblems.TypeBase + "invalid-request-id";
+
     public static async Task WriteAsync(HttpContext context, int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null)
     {
         context.Response.StatusCode = status;

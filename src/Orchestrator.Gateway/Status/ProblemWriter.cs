@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Orchestrator.Gateway.Instances;
-using Orchestrator.Gateway.Telemetry;
+using Orchestrator.Hosting;
 
 namespace Orchestrator.Gateway.Status;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Orchestrator.Gateway.Status;
+using Orchestrator.Hosting;
 
 namespace Orchestrator.Gateway.Telemetry;
 
@@ -48,7 +49,7 @@ internal sealed partial class RequestIdMiddleware(RequestDelegate next, TimeProv
         MiddlewareProblems.WriteAsync(
             context,
             StatusCodes.Status400BadRequest,
-            RequestIds.InvalidProblemType,
+            MiddlewareProblems.InvalidRequestId,
             "The request id is invalid",
             $"{RequestIds.HeaderName} must be one value of 1 to {RequestIds.MaxLength} characters from A-Z a-z 0-9 - _ . : + / =, or absent.");
 

@@ -14,7 +14,7 @@ namespace Orchestrator.Gateway.Workflows;
 
 /// <summary>
 /// <c>/api/workflows</c>: register definitions (YAML or JSON) as immutable numbered versions, list and read them,
-/// and serve the definition language's JSON Schema. Validate, call one workflow grain, map.
+/// and serve the definition language's JSON Schema. Validate the request, call one workflow grain, map.
 /// </summary>
 public static class WorkflowEndpoints
 {
@@ -75,32 +75,16 @@ public static class WorkflowEndpoints
             return WorkflowProblems.Unsupported(request.ContentType);
         }
 
-        // The grain's key needs the name before the grain validates: read (and so validate) here; an invalid
-        // definition never reaches the cluster.
-        var read = WorkflowDefinitionReader.Read(text!, format);
-        if (!read.IsValid)
-        {
-            return WorkflowProblems.Invalid(read.Errors);
-        }
-
-        var name = read.Definition.Name;
-        if (WorkflowRequest.ValidateName(name) is { } nameProblem)
-        {
-            var at = read.SourceMap.Find("name");
-            return WorkflowProblems.Invalid([new WorkflowError(WorkflowErrorCodes.InvalidName, "name", at.Line, at.Column, $"The API's workflow names {nameProblem}; '{name}' is not one.")]);
-        }
-
+        // The registrar reads and validates the definition (its errors come back as WorkflowInvalidException, mapped
+        // to the same 400), so an Orleans client registering through it gets the same checks as this API.
+        var sourceFormat = format == WorkflowFormat.Json ? WorkflowSourceFormat.Json : WorkflowSourceFormat.Yaml;
         return await CallAsync(async () =>
         {
-            var grain = Grain(cluster, request.HttpContext.User, name);
-            // Registering the latest version's source again returns that version: whether this call made a
-            // version is whether the latest changed (a clock comparison would break under skew between hosts).
-            var before = await grain.GetAsync(version: null, cancellationToken);
-            var info = await grain.RegisterAsync(text!, cancellationToken);
-            var created = before is null || before.Version != info.Version || before.BuiltIn != info.BuiltIn
-                || !string.Equals(before.Sha256, info.Sha256, StringComparison.OrdinalIgnoreCase);
+            var registration = await cluster.GetGrain<IWorkflowRegistrarGrain>(request.HttpContext.User.Tenant())
+                .RegisterAsync(text!, sourceFormat, cancellationToken);
+            var info = registration.Version;
             var body = WorkflowVersionResponse.From(info, withSource: false);
-            if (!created)
+            if (!registration.Created)
             {
                 return TypedResults.Json(body, InstanceEndpoints.Json);
             }

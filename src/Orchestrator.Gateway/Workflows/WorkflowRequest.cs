@@ -1,22 +1,17 @@
-using System.Text.RegularExpressions;
 using Microsoft.Net.Http.Headers;
+using Orchestrator.Grains.Workflows;
 using Orchestrator.Workflows;
 
 namespace Orchestrator.Gateway.Workflows;
 
 /// <summary>The rules for what a client sends the workflow API: names in paths and the definition's format.</summary>
-internal static partial class WorkflowRequest
+internal static class WorkflowRequest
 {
     /// <summary>A definition's largest accepted size in bytes (256 KiB).</summary>
     public const int MaxDefinitionBytes = 256 * 1024;
 
-    /// <summary>
-    /// Null when <paramref name="name"/> can name a workflow in a path and a grain key: 1 to 63 lowercase letters,
-    /// digits and '-'. (The definition language also allows capitals, '.' and '_'; the API does not, so that every
-    /// registered workflow can be addressed.)
-    /// </summary>
-    public static string? ValidateName(string? name) =>
-        name is not null && Name().IsMatch(name) ? null : "must be 1 to 63 lowercase letters, digits and '-'";
+    /// <summary>Null when <paramref name="name"/> can name a workflow in a path and a grain key (<see cref="WorkflowNames"/>).</summary>
+    public static string? ValidateName(string? name) => WorkflowNames.Validate(name);
 
     /// <summary>
     /// The format of a definition sent with <paramref name="contentType"/>: JSON or YAML when the type says so,
@@ -51,7 +46,4 @@ internal static partial class WorkflowRequest
             _ => null,
         };
     }
-
-    [GeneratedRegex("^[a-z0-9-]{1,63}\\z", RegexOptions.CultureInvariant)]
-    private static partial Regex Name();
 }

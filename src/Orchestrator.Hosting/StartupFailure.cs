@@ -1,4 +1,4 @@
-namespace Orchestrator.Gateway.Hosting;
+namespace Orchestrator.Hosting;
 
 /// <summary>
 /// A failure that stops the process before it serves anything, reported as one line on standard

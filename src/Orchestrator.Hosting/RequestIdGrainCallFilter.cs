@@ -1,8 +1,10 @@
-namespace Orchestrator.Gateway.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace Orchestrator.Hosting;
 
 /// <summary>
 /// On a silo: opens the <c>request_id</c> log scope around a grain call that carries one in its request context
-/// (set by <see cref="RequestIdMiddleware"/>, passed on by Orleans to the calls that grain makes), so lines the
+/// (set by the gateway's request id middleware, passed on by Orleans to the calls that grain makes), so lines the
 /// grains write while handling a request name it as the gateway's lines do.
 /// </summary>
 public sealed class RequestIdGrainCallFilter(ILogger<RequestIdGrainCallFilter> logger) : IIncomingGrainCallFilter

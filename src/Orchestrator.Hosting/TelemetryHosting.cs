@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -5,7 +8,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orchestrator.Telemetry;
 
-namespace Orchestrator.Gateway.Telemetry;
+namespace Orchestrator.Hosting;
 
 /// <summary>
 /// Logs, traces and metrics of a host (the silo or the standalone gateway); see the README's Telemetry section.

@@ -1,6 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 
-namespace Orchestrator.Gateway.Hosting;
+namespace Orchestrator.Hosting;
 
 /// <summary>
 /// Settings shared by the silo and the standalone gateway: which cluster to join and where its

@@ -1,9 +1,9 @@
 using System.Collections;
 
-namespace Orchestrator.Gateway.Telemetry;
+namespace Orchestrator.Hosting;
 
 /// <summary>A log scope with one <c>request_id</c> property, which structured formatters write as a field.</summary>
-internal sealed class RequestIdScope(string id) : IReadOnlyList<KeyValuePair<string, object?>>
+public sealed class RequestIdScope(string id) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     public int Count => 1;
 

@@ -1,7 +1,6 @@
 using System.Buffers;
-using Orchestrator.Gateway.Instances;
 
-namespace Orchestrator.Gateway.Telemetry;
+namespace Orchestrator.Hosting;
 
 /// <summary>
 /// The rules of <c>X-Request-Id</c>. A client's id is taken as it is when it is 1 to 128 characters from
@@ -13,9 +12,6 @@ public static class RequestIds
 {
     public const string HeaderName = "X-Request-Id";
     public const int MaxLength = 128;
-
-    /// <summary>The <c>type</c> of the 400 problem for an id that breaks the rules.</summary>
-    public const string InvalidProblemType = InstanceProblems.TypeBase + "invalid-request-id";
 
     /// <summary>The key of the id in problem details, in log scopes and in the Orleans request context.</summary>
     public const string Key = "request_id";
