@@ -225,8 +225,8 @@ internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<Workflo
         // the cut: a cut through a secret would leave a start of it that masking no longer recognises.
         var (stdoutHead, stdoutCut) = OutputHead(attempt.Run.Redact(stdoutText), stdout.Truncated, Options.MaxStepOutputBytes);
         var (stderrHead, stderrCut) = OutputHead(attempt.Run.Redact(stderrText), stderr.Truncated, Options.MaxStepOutputBytes);
-        return Outputs(OutputCapturer.CaptureAll(
-            attempt.Step,
+        return CapturedOutputs(
+            attempt,
             new Dictionary<OutputSource, string> { [OutputSource.Stdout] = stdoutText, [OutputSource.Stderr] = stderrText },
             new Dictionary<string, WorkflowValue>
             {
@@ -235,7 +235,47 @@ internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<Workflo
                 ["stdout_truncated"] = WorkflowValue.From(stdoutCut),
                 ["stderr"] = WorkflowValue.From(stderrHead),
                 ["stderr_truncated"] = WorkflowValue.From(stderrCut),
-            }));
+            });
+    }
+
+    /// <summary>
+    /// The built-in outputs and the step's captures. Captures read all of their source, but what they keep goes into
+    /// the run's checkpoint, written on every transition: each keeps at most <see cref="WorkflowOptions.MaxStepOutputBytes"/>,
+    /// with <c>&lt;name&gt;_truncated</c> saying whether it was cut.
+    /// </summary>
+    private JsonObject CapturedOutputs(StepAttempt attempt, IReadOnlyDictionary<OutputSource, string> sources, IReadOnlyDictionary<string, WorkflowValue> builtIn)
+    {
+        var values = OutputCapturer.CaptureAll(attempt.Step, sources, builtIn);
+        var outputs = Outputs(values);
+        foreach (var name in attempt.Step.Outputs.Keys)
+        {
+            var (kept, truncated) = BoundCapture(values[name], attempt.Run.Redact, Options.MaxStepOutputBytes);
+            outputs[name] = kept;
+            outputs[StepTypes.TruncatedOutput(name)] = truncated;
+        }
+
+        return outputs;
+    }
+
+    /// <summary>
+    /// What a capture keeps of its value: a text keeps its first <paramref name="maxBytes"/> bytes of UTF-8; a list or
+    /// mapping (a JSON capture) whose JSON is longer cannot be cut into something meaningful and is kept as null.
+    /// Masked before it is measured: a cut through a secret would leave a start of it that masking no longer recognises.
+    /// </summary>
+    internal static (JsonNode? Kept, bool Truncated) BoundCapture(WorkflowValue value, Func<string, string> redact, int maxBytes)
+    {
+        switch (value)
+        {
+            case StringValue text:
+                var (head, cut) = OutputHead(redact(text.Value), alreadyTruncated: false, maxBytes);
+                return (JsonValue.Create(head), cut);
+            case ListValue or MapValue:
+                var node = value.ToJsonNode();
+                var json = redact(node!.ToJsonString());
+                return json.Length <= maxBytes / 3 || Encoding.UTF8.GetByteCount(json) <= maxBytes ? (node, false) : (null, true);
+            default:
+                return (value.ToJsonNode(), false);
+        }
     }
 
     /// <summary>
@@ -285,10 +325,14 @@ internal sealed class StepExecutor(HttpCheckClients httpChecks, IOptions<Workflo
                 var body = await response.Content.ReadAsStringAsync(cancellationToken);
                 if (expected.Contains((int)response.StatusCode))
                 {
-                    return Outputs(OutputCapturer.CaptureAll(
-                        attempt.Step,
+                    return CapturedOutputs(
+                        attempt,
                         new Dictionary<OutputSource, string> { [OutputSource.Body] = body },
-                        new Dictionary<string, WorkflowValue> { ["status"] = WorkflowValue.From((int)response.StatusCode), ["body"] = WorkflowValue.From(body.Length > 65536 ? body[..65536] : body) }));
+                        new Dictionary<string, WorkflowValue>
+                        {
+                            ["status"] = WorkflowValue.From((int)response.StatusCode),
+                            ["body"] = WorkflowValue.From(OutputHead(attempt.Run.Redact(body), alreadyTruncated: false, Options.MaxStepOutputBytes).Head),
+                        });
                 }
 
                 last = $"status {(int)response.StatusCode}";
