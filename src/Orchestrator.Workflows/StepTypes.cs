@@ -49,6 +49,12 @@ public sealed record StepTypeSpec(
 /// <summary>The catalog of step types and their parameters: the single source for validation and the JSON Schema.</summary>
 public static class StepTypes
 {
+    /// <summary>
+    /// The output a step sets beside each declared capture <paramref name="name"/>: true when the captured value was
+    /// longer than a run keeps (64 KiB by default) and was cut (a text) or dropped (a list or mapping).
+    /// </summary>
+    public static string TruncatedOutput(string name) => name + "_truncated";
+
     public const string InstanceCreate = "instance.create";
     public const string InstanceStart = "instance.start";
     public const string InstanceStop = "instance.stop";

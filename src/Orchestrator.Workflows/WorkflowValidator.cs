@@ -434,6 +434,12 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
                 Error(WorkflowErrorCodes.InvalidName, path, $"The output name '{name}' is invalid; use letters, digits and '_', starting with a letter or '_'.");
             }
 
+            if (step.Outputs.ContainsKey(StepTypes.TruncatedOutput(name)))
+            {
+                Error(WorkflowErrorCodes.InvalidOutput, SourceMap.Child(SourceMap.Child(stepPath, "outputs"), StepTypes.TruncatedOutput(name)),
+                    $"The output name '{StepTypes.TruncatedOutput(name)}' is taken: the step sets it to say whether the capture '{name}' was cut. Choose another name.");
+            }
+
             if (spec is not null && spec.CaptureSources.Count == 0)
             {
                 Error(WorkflowErrorCodes.OutputsNotSupported, path,
@@ -635,7 +641,7 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
         if (s[2] == "outputs")
         {
             var targetSpec = StepTypes.Find(target.Step.Uses);
-            var available = (targetSpec?.BuiltInOutputs ?? new ValueList<string>([])).Concat(target.Step.Outputs.Keys).Distinct(StringComparer.Ordinal).ToArray();
+            var available = (targetSpec?.BuiltInOutputs ?? new ValueList<string>([])).Concat(target.Step.Outputs.Keys.SelectMany(static n => new[] { n, StepTypes.TruncatedOutput(n) })).Distinct(StringComparer.Ordinal).ToArray();
             if (targetSpec is { AnyOutput: false } && !available.Contains(s[3], StringComparer.Ordinal))
             {
                 Error(WorkflowErrorCodes.UnknownOutput, scope.Path,

@@ -11,9 +11,11 @@ const string Usage = """
       exec-throughput [--instances 10] [--concurrency 20] [--rounds 5]
           execs of `true` through the HTTP API, `concurrency` in flight per instance: execs/s and p50/p99 per exec
       exec modes run on Linux only (machines are bubblewrap sandboxes with their own sshd)
-      workflows [--runs 1000] [--steps 10] [--parallelism 100] [--hangfire-workers 20] [--hangfire-poll-ms 50] [--hangfire-long-polling true] [--orchestrator-only] [--output-kib 0]
+      workflows [--runs 1000] [--steps 10] [--parallelism 100] [--hangfire-workers 20] [--hangfire-poll-ms 50] [--hangfire-long-polling true] [--orchestrator-only] [--output-kib 0[,64,...]]
           runs of a workflow of `steps` sleep steps of 0 s on PostgreSQL beside Hangfire.PostgreSql running the same
-          chain as continuations, on one throwaway PostgreSQL server: steps/s, p50/p99 step-to-step, grain-state writes
+          chain as continuations, on one throwaway PostgreSQL server: steps/s, p50/p99 step-to-step, grain-state writes;
+          each further --output-kib value measures the chain again as ssh.exec steps printing that many KiB (on a Fly
+          emulator machine) and prints the checkpoint sizes and steps/s of every value side by side
     """;
 
 if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
@@ -68,9 +70,10 @@ if (args.Length > 0 && args[0] == "workflows")
 {
     var (workflowRuns, steps, parallelism) = (Option("--runs", 1000), Option("--steps", 10), Option("--parallelism", 100));
     var hangfire = new HangfireSettings(Option("--hangfire-workers", 20), TimeSpan.FromMilliseconds(Option("--hangfire-poll-ms", 50.0)), Option("--hangfire-long-polling", true));
-    var outputKib = Option("--output-kib", 0);
-    var workflows = new WorkflowsBenchmark(workflowRuns, steps, parallelism, args.Contains("--orchestrator-only") ? null : hangfire, outputKib);
-    Console.WriteLine($"workflows: {workflowRuns} runs x {steps} steps ({(outputKib > 0 ? $"ssh.exec printing {outputKib} KiB on one emulator machine" : "sleep 0 s")}), {parallelism} starts in flight, after {workflows.WarmUp} warm-up runs; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
+    var outputKibs = OptionList("--output-kib", [0]);
+    var workflows = new WorkflowsBenchmark(workflowRuns, steps, parallelism, args.Contains("--orchestrator-only") ? null : hangfire, outputKibs);
+    var shapes = string.Join(", then ", outputKibs.Select(kib => kib > 0 ? $"ssh.exec printing {kib} KiB on one emulator machine" : "sleep 0 s"));
+    Console.WriteLine($"workflows: {workflowRuns} runs x {steps} steps ({shapes}), {parallelism} starts in flight, after {workflows.WarmUp} warm-up runs; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
     Console.WriteLine($"hangfire: {workflowRuns} chains x {steps} no-op jobs, each a ContinueJobWith of the previous, {parallelism} chains created in flight; Hangfire.Core 1.8.25 + Hangfire.PostgreSql 1.21.1, WorkerCount {hangfire.Workers}, QueuePollInterval {hangfire.QueuePollInterval.TotalMilliseconds} ms, EnableLongPolling {hangfire.LongPolling}");
     var ok = await workflows.RunAsync(Console.WriteLine);
     Console.WriteLine($"load average after: {LoadAverage()}");
@@ -107,6 +110,14 @@ T Option<T>(string name, T fallback)
 {
     var index = Array.IndexOf(args, name);
     return index >= 0 && index + 1 < args.Length ? T.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+int[] OptionList(string name, int[] fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length
+        ? [.. args[index + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v, CultureInfo.InvariantCulture))]
+        : fallback;
 }
 
 static string LoadAverage() =>

@@ -83,6 +83,7 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
             var measured = await MeasureAsync(client, "run", runs);
             var cores = CpuCores(measured.Wall, Process.GetCurrentProcess().TotalProcessorTime - processBefore, cpu?.CpuTime() - postgresBefore);
             var eventsAfter = (eventStore as PostgresRunEventStore)?.Statistics;
+            await ListedAsEndedAsync("run-", measured.Completed);
             var (rows, writes) = await RunStateWritesAsync("run-");
             var checkpoint = await CheckpointSizesAsync("run-");
             var parse = ParseCost(Definition(duration));
@@ -266,6 +267,38 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
         {
             StepDuration = stepDuration,
         };
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="count"/> runs are listed as ended. A run's view shows it ended while its last
+    /// checkpoint is still being written; its index row is written after that, so counting checkpoints before
+    /// would miss the last write of some runs.
+    /// </summary>
+    private async Task ListedAsEndedAsync(string prefix, int count)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var command = new NpgsqlCommand(
+                "select count(*) from orchestrator_runs where tenant = @tenant and run_id like @pattern and status = any(@ended)",
+                connection);
+            command.Parameters.AddWithValue("tenant", Tenant);
+            command.Parameters.AddWithValue("pattern", $"{prefix}%");
+            command.Parameters.AddWithValue("ended", new[] { RunStatuses.Succeeded, RunStatuses.Failed, RunStatuses.Cancelled });
+            if ((long)(await command.ExecuteScalarAsync())! >= count)
+            {
+                return;
+            }
+
+            if (clock.Elapsed > RunTimeout)
+            {
+                throw new TimeoutException($"runs not listed as ended after {RunTimeout.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
     }
 
     /// <summary>

@@ -8,8 +8,11 @@ namespace Orchestrator.Benchmarks;
 /// The workflows mode: Orchestrator runs of a chain of no-op steps beside Hangfire.PostgreSql continuations, one
 /// after the other, each in its own database of one throwaway PostgreSQL server started here. Without
 /// <c>hangfire</c> settings only Orchestrator is measured (quicker A/B runs); the goals then count as not met.
+/// Each value of <c>outputKibs</c> measures the Orchestrator chain once, in a database of its own: 0 as sleep steps,
+/// more as ssh.exec steps printing that many KiB; the first value is the one compared with Hangfire and held to the
+/// goals, and every value's checkpoint sizes and throughput are printed side by side.
 /// </summary>
-internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, HangfireSettings? hangfire, int outputKib = 0)
+internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, HangfireSettings? hangfire, IReadOnlyList<int> outputKibs)
 {
     /// <summary>Runs (and chains) first run and dropped from the numbers: JIT, pools, grain type maps.</summary>
     public int WarmUp => Math.Min(50, Math.Max(5, runs / 20));
@@ -18,23 +21,59 @@ internal sealed class WorkflowsBenchmark(int runs, int steps, int parallelism, H
     {
         // A server of its own that commits durably: a step's checkpoint costs what it costs in production.
         await using var server = await PostgresServer.StartDurableAsync();
-        var orchestratorDb = await server.CreateDatabaseAsync("bench_orchestrator");
         var hangfireDb = await server.CreateDatabaseAsync("bench_hangfire");
-        say($"PostgreSQL {await ServerVersionAsync(server.AdminConnectionString)} at {new NpgsqlConnectionStringBuilder(server.AdminConnectionString).Port} (throwaway, {await CommitSettingsAsync(server.AdminConnectionString)}); databases {Name(orchestratorDb)} and {Name(hangfireDb)}");
+        say($"PostgreSQL {await ServerVersionAsync(server.AdminConnectionString)} at {new NpgsqlConnectionStringBuilder(server.AdminConnectionString).Port} (throwaway, {await CommitSettingsAsync(server.AdminConnectionString)})");
 
-        var orchestrator = await new WorkflowRunsMeasurement(orchestratorDb, runs, steps, parallelism, WarmUp, outputKib).RunAsync(say);
-        orchestrator = orchestrator with { Database = await DatabaseCounters.ReadSettledAsync(orchestratorDb) };
+        var sides = new List<(int OutputKib, SideReport Report)>();
+        foreach (var outputKib in outputKibs)
+        {
+            var database = await server.CreateDatabaseAsync(string.Create(CultureInfo.InvariantCulture, $"bench_orchestrator_{outputKib}k"));
+            say($"orchestrator: {(outputKib > 0 ? $"ssh.exec steps printing {outputKib} KiB" : "sleep steps, no output")}, database {Name(database)}");
+            var report = await new WorkflowRunsMeasurement(database, runs, steps, parallelism, WarmUp, outputKib).RunAsync(say);
+            sides.Add((outputKib, report with { Database = await DatabaseCounters.ReadSettledAsync(database) }));
+            await server.DropDatabaseAsync(database);
+        }
+
         var peer = hangfire is null
             ? new SideReport(0, 0, TimeSpan.Zero, new(double.NaN, double.NaN), new(double.NaN, double.NaN), [], ["not measured (--orchestrator-only)"])
             : await new HangfireChainsMeasurement(hangfireDb, runs, steps, parallelism, WarmUp, hangfire).RunAsync(say);
         peer = hangfire is null ? peer : peer with { Database = await DatabaseCounters.ReadSettledAsync(hangfireDb) };
-
-        await server.DropDatabaseAsync(orchestratorDb);
         await server.DropDatabaseAsync(hangfireDb);
-        return Print(orchestrator, peer, say);
+
+        var ok = Print(sides[0].Report, peer, sides[0].OutputKib, say);
+        PrintByOutput(sides, say);
+        return ok && sides.All(s => s.Report.Failures.Count == 0 && s.Report.Completed == runs);
     }
 
-    private bool Print(SideReport orchestrator, SideReport peer, Action<string> say)
+    /// <summary>
+    /// What a step's output costs the checkpoint: one column per output size. A run's checkpoint carries the outputs
+    /// of every step that ended, so its last one (written at the run's end) is the largest it wrote.
+    /// </summary>
+    private void PrintByOutput(List<(int OutputKib, SideReport Report)> sides, Action<string> say)
+    {
+        foreach (var (outputKib, report) in sides.Skip(1))
+        {
+            foreach (var line in report.Notes.Concat(report.Failures.Take(5).Select(f => "FAILURE " + f)))
+            {
+                say($"orchestrator ({outputKib} KiB): {line}");
+            }
+        }
+
+        say("");
+        say("by step output (each column its own measurement, same server):");
+        say($"{"",-40}{string.Concat(sides.Select(s => (s.OutputKib > 0 ? $"{s.OutputKib} KiB" : "no output").PadLeft(16)))}");
+        Row("steps/s", s => s.StepsPerSecond, "0");
+        Row("step-to-step p50 (ms)", s => s.StepToStep.P50, "0.00");
+        Row("grain-state writes per transition", s => (double)(s.StateWrites - runs) / (runs * steps), "0.00");
+        Row("last checkpoint of a run (bytes)", s => s.LastCheckpointBytes, "0");
+        Row("  per step (bytes)", s => s.LastCheckpointBytes / steps, "0");
+        Row("runs completed", s => s.Completed, "0");
+
+        void Row(string label, Func<SideReport, double> value, string format) =>
+            say($"{label,-40}{string.Concat(sides.Select(s => value(s.Report).ToString(format, CultureInfo.InvariantCulture).PadLeft(16)))}");
+    }
+
+    private bool Print(SideReport orchestrator, SideReport peer, int outputKib, Action<string> say)
     {
         var totalRuns = runs + WarmUp;
         foreach (var (name, side) in new[] { ("orchestrator", orchestrator), ("hangfire", peer) })

@@ -14,11 +14,15 @@ internal sealed class LocalHttpEndpoint : IDisposable
     private readonly HttpListener _listener = new();
     private readonly ConcurrentDictionary<string, int> _hits = new(StringComparer.Ordinal);
     private readonly Func<string, int, int> _status;
+    private readonly Func<string, int, string>? _body;
     private readonly Task _serving;
 
-    public LocalHttpEndpoint(Func<string, int, int> status)
+    /// <param name="status">The status of the n-th request to a path.</param>
+    /// <param name="body">The body of the n-th request to a path; "path #n" when not given.</param>
+    public LocalHttpEndpoint(Func<string, int, int> status, Func<string, int, string>? body = null)
     {
         _status = status;
+        _body = body;
         var port = LoopbackPort.Free();
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         _listener.Prefixes.Add(BaseAddress.ToString());
@@ -49,7 +53,7 @@ internal sealed class LocalHttpEndpoint : IDisposable
             var path = context.Request.Url!.AbsolutePath.TrimStart('/');
             var n = _hits.AddOrUpdate(path, 1, (_, count) => count + 1);
             var status = _status(path, n);
-            var body = Encoding.UTF8.GetBytes($"{path} #{n}");
+            var body = Encoding.UTF8.GetBytes(_body?.Invoke(path, n) ?? $"{path} #{n}");
             context.Response.StatusCode = status;
             await context.Response.OutputStream.WriteAsync(body);
             context.Response.Close();

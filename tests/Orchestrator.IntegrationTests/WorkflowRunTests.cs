@@ -429,12 +429,61 @@ public sealed class WorkflowRunTests(ExecFixture fixture) : IClassFixture<ExecFi
         Assert.Equal(new string('x', 1_000_000) + "\nend=42\n", full.Stdout);
         Assert.Equal("oops\n", full.Stderr);
 
+        var checkpointBytes = await LastCheckpointBytesAsync(run.RunId);
+        Assert.InRange(checkpointBytes, 64 * 1024, 80 * 1024);
+    }
+
+    [Fact]
+    public async Task ACaptureOfAMebibyteOfStdoutKeepsItsHeadInTheCheckpointAndSaysItWasCut()
+    {
+        await RegisterAsync("""
+            name: captured
+            steps:
+              - id: print
+                uses: ssh.exec
+                with: { instance: box, command: "head -c 1000000 /dev/zero | tr '\\0' x; printf '\\nend=42\\n'" }
+                outputs:
+                  all: stdout
+                  last: { from: stdout, regex: "end=(?<last>[0-9]+)" }
+            outputs:
+              cut: "${{ steps.print.outputs.all_truncated }}"
+            """);
+
+        var run = await RunAsync("captured");
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        var bound = new WorkflowOptions().MaxStepOutputBytes;
+        var outputs = JsonNode.Parse(run.Steps[0].OutputsJson)!;
+        Assert.Equal(new string('x', bound), outputs["all"]!.GetValue<string>());
+        Assert.True(outputs["all_truncated"]!.GetValue<bool>());
+        Assert.Equal("42", outputs["last"]!.GetValue<string>());
+        Assert.False(outputs["last_truncated"]!.GetValue<bool>());
+        Assert.Equal("true", JsonNode.Parse(run.OutputsJson)!["cut"]!.ToString());
+
+        // The stdout output and the capture, 64 KiB each: not the mebibyte the capture read.
+        var checkpointBytes = await LastCheckpointBytesAsync(run.RunId);
+        Assert.InRange(checkpointBytes, 2 * bound, 2 * bound + 16 * 1024);
+    }
+
+    /// <summary>
+    /// The size of the run's checkpoint once its end is written. A view may show the run ended while that write is
+    /// in flight; the run's index row is written after it, so an ended index row means the checkpoint holds the end.
+    /// </summary>
+    private async Task<int> LastCheckpointBytesAsync(string runId)
+    {
         await using var connection = new Npgsql.NpgsqlConnection(fixture.Database.ConnectionString);
         await connection.OpenAsync();
+        await Wait.UntilAsync(
+            async () =>
+            {
+                await using var status = new Npgsql.NpgsqlCommand("select status from orchestrator_runs where tenant = 'dev' and run_id = @id", connection);
+                status.Parameters.AddWithValue("id", runId);
+                return await status.ExecuteScalarAsync() is string s && RunStatuses.IsTerminal(s);
+            },
+            $"run {runId} to be listed as ended (its last checkpoint written)");
         await using var command = new Npgsql.NpgsqlCommand("select octet_length(payload) from orchestrator_run_states where run_key = @key", connection);
-        command.Parameters.AddWithValue("key", InstanceKey.Format("dev", run.RunId));
-        var checkpointBytes = Assert.IsType<int>(await command.ExecuteScalarAsync());
-        Assert.InRange(checkpointBytes, 64 * 1024, 80 * 1024);
+        command.Parameters.AddWithValue("key", InstanceKey.Format("dev", runId));
+        return Assert.IsType<int>(await command.ExecuteScalarAsync());
     }
 
     private IWorkflowRunGrain NewRun() => Client.GetGrain<IWorkflowRunGrain>(InstanceKey.Format("dev", "run-" + Guid.NewGuid().ToString("N")[..20]));

@@ -142,4 +142,43 @@ public sealed class HostileDocumentTests
 
         Assert.Equal((WorkflowErrorCodes.ExpressionSyntax, "steps[0].if", 5, 9), (error.Code, error.Path, error.Line, error.Column));
     }
+
+    [Fact]
+    public void Each_capture_has_a_truncated_flag_that_later_steps_may_read()
+    {
+        var result = WorkflowDefinitionReader.Read("""
+            name: flags
+            steps:
+              - id: print
+                uses: ssh.exec
+                with: { instance: box, command: "cat big.json" }
+                outputs:
+                  items: { json: $.items }
+              - id: report
+                uses: ssh.exec
+                if: ${{ steps.print.outputs.items_truncated }}
+                with: { instance: box, command: "echo cut" }
+            """, WorkflowFormat.Yaml);
+
+        Assert.Empty(result.Errors);
+    }
+
+    [Fact]
+    public void A_capture_may_not_take_the_name_of_another_captures_truncated_flag()
+    {
+        var result = WorkflowDefinitionReader.Read("""
+            name: clash
+            steps:
+              - id: print
+                uses: ssh.exec
+                with: { instance: box, command: "cat big.json" }
+                outputs:
+                  items: { json: $.items }
+                  items_truncated: { json: $.more }
+            """, WorkflowFormat.Yaml);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal((WorkflowErrorCodes.InvalidOutput, "steps[0].outputs.items_truncated"), (error.Code, error.Path));
+        Assert.Contains("'items'", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -27,9 +27,11 @@ public sealed class WorkflowOptions
     public int MaxCapturedOutputBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
-    /// Bytes of UTF-8 kept of each of the <c>stdout</c> and <c>stderr</c> outputs of an <c>ssh.exec</c> step: the
-    /// start of the stream, with <c>stdout_truncated</c> / <c>stderr_truncated</c> true when more was printed. They
-    /// are in the run's checkpoint, written on every transition; the whole output is served by the step output endpoint.
+    /// Bytes of UTF-8 kept of each of the <c>stdout</c> and <c>stderr</c> outputs of an <c>ssh.exec</c> step (the
+    /// start of the stream, with <c>stdout_truncated</c> / <c>stderr_truncated</c> true when more was printed), of the
+    /// <c>body</c> of an <c>http.check</c>, and of each declared capture (a text keeps its start, a list or mapping
+    /// longer than this is kept as null; <c>&lt;name&gt;_truncated</c> is true then). They are in the run's checkpoint,
+    /// written on every transition; the whole output is served by the step output endpoint.
     /// </summary>
     public int MaxStepOutputBytes { get; set; } = 64 * 1024;
 
