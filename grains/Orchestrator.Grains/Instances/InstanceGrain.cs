@@ -168,8 +168,9 @@ internal sealed partial class InstanceGrain(
         // Set before any await: no creation step starts from here on.
         S.Phase = InstancePhases.Destroying;
         S.DesiredState = InstanceStates.Destroyed;
-        StopCreateTimer();
+        // Disposing the timer cancels its step: let the step finish first (bounded), so that what it made is known.
         await StopCreationStepAsync();
+        StopCreateTimer();
         await WriteAsync(cancellationToken);
         StopSettleTimer();
         try
