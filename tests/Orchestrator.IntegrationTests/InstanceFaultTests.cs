@@ -127,16 +127,17 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
     public async Task AnIpAllocationWhoseAnswerIsLostIsReleasedByADestroyDuringTheCreation()
     {
         var before = await LiveResourcesAsync();
-        Faults.Add(FaultRule.SucceedThenTimeout("IPAssignments_create") with { Times = 1 });
-        var lookups = Faults.Add(FaultRule.Failing("IPAssignments_list", 503));
+        var allocation = Faults.Add(FaultRule.SucceedThenTimeout("IPAssignments_create") with { Times = 1 });
+        // Lets the creation's first look through (it finds nothing to adopt yet), then refuses the lookups after the 408.
+        var lookups = Faults.Add(FaultRule.Failing("IPAssignments_list", 503, rate: 0.5) with { Seed = SeedFiring(false, true, true, true, true, true, true, true) });
 
         using (var first = await CreateAsync(new { name = "stray-address", region = "ams", size = "shared-cpu-1x", public_ip = true }))
         {
             Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         }
 
-        await Wait.UntilAsync(async () => (await LiveResourcesAsync()).Ips.Except(before.Ips).Any(), "Fly to make the address");
-        await Wait.UntilAsync(() => Task.FromResult(Fired(lookups) > 0), "the creation to look for the address");
+        // Fly made the address (the 408 comes after it), and the creation failed to find it since.
+        await Wait.UntilAsync(() => Task.FromResult(Fired(allocation) == 1 && Fired(lookups) > 0), "the address to be made and looked for");
         Faults.Clear();
         using var destroyed = await cluster.Silo.Http.DeleteAsync("/api/instances/stray-address");
 
