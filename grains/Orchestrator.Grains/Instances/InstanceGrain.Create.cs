@@ -288,8 +288,9 @@ internal sealed partial class InstanceGrain
         {
             // A destroy took over, or the silo is stopping (the reminder resumes the creation elsewhere).
         }
-        catch (FlyApiException ex) when (ex.OutcomeUnknown || ex.Category == FlyErrorCategory.RateLimited)
+        catch (FlyApiException ex) when (ex.OutcomeUnknown || ex.Category is FlyErrorCategory.RateLimited or FlyErrorCategory.Server or FlyErrorCategory.Timeout)
         {
+            // Fly may have done it, is busy, or could not be reached (an open circuit too): none of that is a refusal.
             await RetryLaterAsync(ex, cancellationToken);
         }
         catch (FlyApiException ex)
