@@ -117,7 +117,12 @@ public sealed class InstanceApiTests(PostgresDatabaseFixture database) : IClassF
         await using var after = await StartSiloAsync(connectionString);
         var restored = await GetAsync(after, "durable");
         Assert.Equal(publicKey, restored.GetProperty("ssh_public_key").GetString());
-        Assert.NotNull(restored.GetProperty("machine_id").GetString());
+        // The first silo stopped right after accepting the create: the new one carries the creation on.
+        await Wait.UntilAsync(async () => (await GetAsync(after, "durable")).GetProperty("state").GetString() == "started", "the creation to be resumed and the machine to start");
+        var machineId = (await GetAsync(after, "durable")).GetProperty("machine_id").GetString();
+        Assert.NotNull(machineId);
+        var fly = after.App.Services.GetRequiredService<IMachineProvider>();
+        Assert.Equal([machineId], (await fly.ListMachinesAsync(AppName)).Where(m => m.Config?.Metadata?.GetValueOrDefault("orchestrator_instance") == "durable").Select(m => m.Id));
 
         // The instance's own key and the machine's host key: neither may be in the database in the clear.
         Assert.Equal(2, keys.PrivateKeys.Count);
