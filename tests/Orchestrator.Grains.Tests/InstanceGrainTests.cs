@@ -32,19 +32,24 @@ public sealed class InstanceGrainTests(FakeTimeClusterFixture fixture) : IDispos
         RequestContext.Clear();
         var started = await Eventually.DriveAsync(fixture.Clock, Poll, () => instance.GetAsync(), s => s!.ObservedState == InstanceStates.Started, "the instance to be started");
 
+        // The create call only accepts: the machine is made after it returned.
         Assert.Equal(InstanceStates.Started, created.DesiredState);
-        Assert.NotEqual(InstanceStates.Started, created.ObservedState);
+        Assert.Equal(InstanceStates.Creating, created.ObservedState);
+        Assert.Null(created.MachineId);
         Assert.NotNull(started!.MachineId);
-        Assert.Equal(created.MachineId, started.MachineId);
         Assert.NotNull(started.PrivateIp);
         Assert.Null(started.Error);
         var machine = await fixture.Fly.Provider.GetMachineAsync(FlyClientHost.AppName, started.MachineId!);
         Assert.Equal(FlyMachineStates.Started, machine.State);
         var events = (await instance.GetEventsAsync(0, 100)).Items;
-        Assert.Equal([InstanceEventKinds.Created, InstanceEventKinds.Started], events.Select(e => e.Kind).Where(k => k is InstanceEventKinds.Created or InstanceEventKinds.Started).Distinct());
+        Assert.Equal(
+            [InstanceEventKinds.Created, InstanceEventKinds.MachineCreated, InstanceEventKinds.Started],
+            events.Select(e => e.Kind).Where(k => k is InstanceEventKinds.Created or InstanceEventKinds.MachineCreated or InstanceEventKinds.Started).Distinct());
         Assert.Equal("req-create", events.First(e => e.Kind == InstanceEventKinds.Created).Actor?.RequestId);
+        // Made in the background, on behalf of the same request.
+        Assert.Equal("req-create", events.First(e => e.Kind == InstanceEventKinds.MachineCreated).Actor?.RequestId);
         // Repeating the create is harmless: same machine, nothing new.
-        Assert.Equal(created.MachineId, (await instance.CreateAsync(Spec("box"), "req-create")).MachineId);
+        Assert.Equal(started.MachineId, (await instance.CreateAsync(Spec("box"), "req-create")).MachineId);
 
         await instance.DestroyAsync();
     }
@@ -76,47 +81,54 @@ public sealed class InstanceGrainTests(FakeTimeClusterFixture fixture) : IDispos
     }
 
     [Fact]
-    public async Task ACreateFlyRefusesFor503CapacityLeavesNothingBehind()
+    public async Task ACreateFlyRefusesFor503CapacityEndsFailedWithTheReasonAndLeavesNothingBehind()
     {
         var instance = Instance("refused");
         // Fly's own answer when a region is full (tests/Orchestrator.Testing/Fixtures/fly/error-503-insufficient-capacity.json).
         var rule = Faults.Add(FaultRule.Failing("Machines_create", 503) with { Message = "out of capacity", ErrorCode = "insufficient_capacity" });
         var before = await LiveMachineIdsAsync();
 
-        var error = await Assert.ThrowsAsync<InstanceProviderException>(() => instance.CreateAsync(Spec("refused"), "req-refused"));
+        var accepted = await instance.CreateAsync(Spec("refused"), "req-refused");
+        var failed = await Eventually.DriveAsync(fixture.Clock, Poll, () => instance.GetAsync(), s => s!.ObservedState == InstanceStates.Failed, "the creation to fail");
 
-        Assert.Equal(InstanceProviderErrorKinds.Capacity, error.Kind);
-        Assert.Equal("out of capacity", error.FlyMessage);
+        Assert.Equal(InstanceStates.Creating, accepted.ObservedState);
+        Assert.Equal(InstanceErrorCodes.FlyError, failed!.Error?.Code);
+        Assert.Equal("out of capacity", failed.Error?.Message);
+        Assert.Equal("out of capacity", failed.LastError);
+        Assert.Null(failed.MachineId);
         Assert.Equal(1, Faults.Rules.Single(r => r.Id == rule).Fired);
-        Assert.Null(await instance.GetAsync());
         Assert.Equal(before, await LiveMachineIdsAsync());
+        var failedEvent = (await instance.GetEventsAsync(0, 100)).Items.Single(e => e.Kind == InstanceEventKinds.Failed);
+        Assert.Equal("out of capacity", failedEvent.Error?.Message);
+        // A failed instance waits no more: the wait says so at once.
+        Assert.Equal(InstanceStates.Failed, (await instance.WaitForStateAsync(InstanceStates.Started, TimeSpan.FromSeconds(25))).ObservedState);
+        await Assert.ThrowsAsync<InstanceConflictException>(() => instance.StartAsync());
         // Nothing holds the name: the same create goes through once Fly has room again.
         Faults.Clear();
-        var created = await instance.CreateAsync(Spec("refused"), "req-refused");
-        Assert.NotNull(created.MachineId);
+        Assert.Equal(InstanceStates.Creating, (await instance.CreateAsync(Spec("refused"), "req-refused")).ObservedState);
+        var started = await Eventually.DriveAsync(fixture.Clock, Poll, () => instance.GetAsync(), s => s!.ObservedState == InstanceStates.Started, "the repeated creation to start");
+        Assert.Null(started!.Error);
         await instance.DestroyAsync();
     }
 
     [Fact]
-    public async Task ACreateWhoseOutcomeFlyLeavesUnknownKeepsItsIntentAndLastErrorUntilRepeated()
+    public async Task ACreateWhoseOutcomeFlyLeavesUnknownKeepsItsIntentAndLastErrorWhileTheGrainRetriesIt()
     {
         var instance = Instance("unsure");
         // A bare 503 may have made the machine: the instance keeps what it knows and says why it is not ready.
         Faults.Add(FaultRule.Failing("Machines_create", 503) with { Message = "service unavailable" });
 
-        await Assert.ThrowsAsync<InstanceProviderException>(() => instance.CreateAsync(Spec("unsure"), "req-unsure"));
+        await instance.CreateAsync(Spec("unsure"), "req-unsure");
+        var pending = await Eventually.DriveAsync(fixture.Clock, Poll, () => instance.GetAsync(), s => s!.Error is not null, "the creation to meet Fly's 503");
 
-        var pending = (await instance.GetAsync())!;
-        Assert.Equal(InstanceStates.Creating, pending.ObservedState);
+        Assert.Equal(InstanceStates.Creating, pending!.ObservedState);
         Assert.Null(pending.MachineId);
         Assert.Equal(InstanceErrorCodes.FlyError, pending.Error?.Code);
         Assert.Equal("service unavailable", pending.Error?.Message);
-        Assert.Equal(fixture.Clock.GetUtcNow(), pending.Error?.At);
         Faults.Clear();
-        var created = await instance.CreateAsync(Spec("unsure"), "another-request-id");
-        Assert.NotNull(created.MachineId);
-        Assert.Null(created.Error);
-        Assert.Single(await LiveMachineIdsAsync(), id => id == created.MachineId);
+        var started = await Eventually.DriveAsync(fixture.Clock, Poll, () => instance.GetAsync(), s => s!.ObservedState == InstanceStates.Started, "the retried creation to start");
+        Assert.Null(started!.Error);
+        Assert.Single(await LiveMachineIdsAsync(), id => id == started.MachineId);
         await instance.DestroyAsync();
     }
 

@@ -223,11 +223,8 @@ public sealed class ExecApiTests(ExecFixture fixture) : IClassFixture<ExecFixtur
         var jobs = names.SelectMany(name => Enumerable.Range(0, 5).Select(n => (Name: name, N: n))).ToArray();
         var results = await Task.WhenAll(jobs.Select(async job =>
         {
-            // A loaded 2-core machine (this test runs beside the other test assemblies) can take longer than
-            // Orleans' 30 s response timeout for a grain call: the API answers 504 cluster-timeout, documented as
-            // retryable, and a client retries. The command here is harmless to repeat.
             var body = new { command = "sleep 0.2; echo \"$(hostname) $N\"", env = new Dictionary<string, string> { ["N"] = job.N.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
-            var result = await ExecBufferedAsync(job.Name, body, retryClusterTimeouts: true);
+            var result = await ExecBufferedAsync(job.Name, body);
             return (job, Output: result.GetProperty("stdout").GetString());
         }));
 
@@ -376,20 +373,12 @@ public sealed class ExecApiTests(ExecFixture fixture) : IClassFixture<ExecFixtur
         return (lines[..^1], exit);
     }
 
-    private async Task<JsonElement> ExecBufferedAsync(string instance, object body, bool retryClusterTimeouts = false)
+    private async Task<JsonElement> ExecBufferedAsync(string instance, object body)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/instances/{instance}/exec") { Content = JsonContent.Create(body) };
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            using var response = await Http.SendAsync(request);
-            if (retryClusterTimeouts && attempt < 3 && response.StatusCode is HttpStatusCode.GatewayTimeout or HttpStatusCode.ServiceUnavailable)
-            {
-                continue;
-            }
-
-            return await ReadBufferedAsync(response);
-        }
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/instances/{instance}/exec") { Content = JsonContent.Create(body) };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await Http.SendAsync(request);
+        return await ReadBufferedAsync(response);
     }
 
     private async Task<JsonElement> ReadBufferedAsync(HttpResponseMessage response)

@@ -82,10 +82,13 @@ public sealed class InstanceApiTests(PostgresDatabaseFixture database) : IClassF
             return await ReadAsync(response);
         }));
 
+        // Both were accepted as the same creation, which the instance carries on after answering.
+        Assert.All(bodies, b => Assert.Equal("creating", b.GetProperty("state").GetString()));
+        await Wait.UntilAsync(async () => (await GetAsync(silo, "twice")).GetProperty("state").GetString() == "started", "the instance to start");
         var fly = silo.App.Services.GetRequiredService<IMachineProvider>();
         var machines = (await fly.ListMachinesAsync(AppName)).Where(m => m.Config?.Metadata?.GetValueOrDefault("orchestrator_instance") == "twice").ToList();
         Assert.Single(machines);
-        Assert.All(bodies, b => Assert.Equal(machines[0].Id, b.GetProperty("machine_id").GetString()));
+        Assert.Equal(machines[0].Id, (await GetAsync(silo, "twice")).GetProperty("machine_id").GetString());
 
         var calls = Enumerable.Range(0, 6).Select(i => silo.Http.PostAsync($"/api/instances/twice/{(i % 2 == 0 ? "stop" : "start")}", null)).ToList();
         var responses = await Task.WhenAll(calls);
@@ -114,7 +117,12 @@ public sealed class InstanceApiTests(PostgresDatabaseFixture database) : IClassF
         await using var after = await StartSiloAsync(connectionString);
         var restored = await GetAsync(after, "durable");
         Assert.Equal(publicKey, restored.GetProperty("ssh_public_key").GetString());
-        Assert.NotNull(restored.GetProperty("machine_id").GetString());
+        // The first silo stopped right after accepting the create: the new one carries the creation on.
+        await Wait.UntilAsync(async () => (await GetAsync(after, "durable")).GetProperty("state").GetString() == "started", "the creation to be resumed and the machine to start");
+        var machineId = (await GetAsync(after, "durable")).GetProperty("machine_id").GetString();
+        Assert.NotNull(machineId);
+        var fly = after.App.Services.GetRequiredService<IMachineProvider>();
+        Assert.Equal([machineId], (await fly.ListMachinesAsync(AppName)).Where(m => m.Config?.Metadata?.GetValueOrDefault("orchestrator_instance") == "durable").Select(m => m.Id));
 
         // The instance's own key and the machine's host key: neither may be in the database in the clear.
         Assert.Equal(2, keys.PrivateKeys.Count);

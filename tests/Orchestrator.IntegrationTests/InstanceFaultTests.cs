@@ -32,24 +32,20 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
     }
 
     [Fact]
-    public async Task AMachineCreateFlyRejectsRemovesTheVolumeAndForgetsTheInstance()
+    public async Task AMachineCreateFlyRejectsRemovesTheVolumeAndEndsFailedWithFlysMessage()
     {
         var before = await LiveResourcesAsync();
         var volumesCreated = Count("Volumes_create");
         var volumesDeleted = Count("Volume_delete");
         Faults.Add(FaultRule.Failing("Machines_create", 422) with { Message = "invalid_argument: the test refuses this machine" });
 
-        using var response = await CreateAsync(new { name = "refused", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } });
+        using var response = await CreateAsync(new { name = "refused", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } }, wait: true);
 
-        var problem = await ReadAsync(response);
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.Equal(InstanceProblems.FlyValidation, problem.GetProperty("type").GetString());
-        Assert.Equal("invalid_argument: the test refuses this machine", problem.GetProperty("fly_message").GetString());
-        Assert.Equal(422, problem.GetProperty("fly_status").GetInt32());
+        await AssertInstanceFailedAsync(response, "refused", "invalid_argument: the test refuses this machine");
         Assert.Equal(1, Fired(volumesCreated));
         Assert.Equal(1, Fired(volumesDeleted));
         Assert.Equal(before, await LiveResourcesAsync());
-        await AssertForgottenAsync("refused");
+        await DestroyAsync("refused");
     }
 
     [Fact]
@@ -61,25 +57,22 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
         var volumesDeleted = Count("Volume_delete");
         Faults.Add(FaultRule.Failing("IPAssignments_create", 422) with { Message = "invalid_argument: the test refuses this address" });
 
-        using var response = await CreateAsync(new { name = "no-address", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" }, public_ip = true });
+        using var response = await CreateAsync(new { name = "no-address", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" }, public_ip = true }, wait: true);
 
-        var problem = await ReadAsync(response);
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.Equal(InstanceProblems.FlyValidation, problem.GetProperty("type").GetString());
-        Assert.Equal("invalid_argument: the test refuses this address", problem.GetProperty("fly_message").GetString());
+        await AssertInstanceFailedAsync(response, "no-address", "invalid_argument: the test refuses this address");
         Assert.Equal(1, Fired(machinesCreated));
         Assert.Equal(1, Fired(machinesDeleted));
         Assert.Equal(1, Fired(volumesDeleted));
         Assert.Equal(before, await LiveResourcesAsync());
-        await AssertForgottenAsync("no-address");
+        await DestroyAsync("no-address");
     }
 
     /// <summary>
-    /// The create makes the machine but answers 408, and the provider's lookup for it fails too: the call ends
-    /// 502 with the machine unknown to the instance. The retry with the same Idempotency-Key adopts it.
+    /// The create makes the machine but answers 408, and the provider's lookup for it fails too: the creation step
+    /// ends with the machine unknown to the instance. The grain's next step finds it by its client token.
     /// </summary>
     [Fact]
-    public async Task AnUnansweredCreateRetriedWithTheSameKeyEndsWithOneMachineAndOneVolume()
+    public async Task AnUnansweredCreateIsAdoptedByTheNextCreationStepEndingWithOneMachineAndOneVolume()
     {
         var before = await LiveResourcesAsync();
         Faults.Add(FaultRule.SucceedThenTimeout("Machines_create") with { Times = 1 });
@@ -88,67 +81,40 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
         Faults.Add(FaultRule.Failing("Machines_list", 503, rate: 0.5) with { Times = 2, Seed = SeedFiring(false, true, true) });
         var body = new { name = "ambiguous", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } };
 
-        using (var first = await CreateAsync(body, idempotencyKey: "retry-me"))
-        {
-            var problem = await ReadAsync(first);
-            Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
-            Assert.Equal(InstanceProblems.Unavailable, problem.GetProperty("type").GetString());
-        }
+        using var response = await CreateAsync(body, idempotencyKey: "retry-me", wait: true);
 
+        var created = await ReadAsync(response);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{(int)response.StatusCode}: {created}");
         Assert.All(Faults.Rules, r => Assert.Equal(r.Rule.Times, r.Fired));
-        Faults.Clear();
-        var pending = await GetAsync("ambiguous");
-        Assert.Equal("creating", pending.GetProperty("state").GetString());
-        Assert.Equal(JsonValueKind.Null, pending.GetProperty("machine_id").ValueKind);
-        Assert.Equal("service unavailable", pending.GetProperty("last_error").GetProperty("message").GetString());
-        Assert.Equal("fly-error", pending.GetProperty("last_error").GetProperty("code").GetString());
-        var orphan = Assert.Single(await LiveMachinesAsync("ambiguous"));
-        var volumeId = pending.GetProperty("volume_id").GetString();
-        Assert.NotNull(volumeId);
-
-        using var retried = await CreateAsync(body, idempotencyKey: "retry-me");
-
-        var created = await ReadAsync(retried);
-        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
-        Assert.Equal(orphan.Id, created.GetProperty("machine_id").GetString());
-        Assert.Equal(volumeId, created.GetProperty("volume_id").GetString());
+        var machine = Assert.Single(await LiveMachinesAsync("ambiguous"));
+        Assert.Equal(machine.Id, created.GetProperty("machine_id").GetString());
         Assert.Equal(JsonValueKind.Null, created.GetProperty("last_error").ValueKind);
-        Assert.Equal(orphan.Id, Assert.Single(await LiveMachinesAsync("ambiguous")).Id);
+        var volumeId = created.GetProperty("volume_id").GetString();
         var after = await LiveResourcesAsync();
-        Assert.Equal(before.Volumes.Append(volumeId).Order(StringComparer.Ordinal), after.Volumes);
-        Assert.Equal(before.Machines.Append(orphan.Id).Order(StringComparer.Ordinal), after.Machines);
+        Assert.Equal(before.Volumes.Append(volumeId!).Order(StringComparer.Ordinal), after.Volumes);
+        Assert.Equal(before.Machines.Append(machine.Id!).Order(StringComparer.Ordinal), after.Machines);
+        await DestroyAsync("ambiguous");
     }
 
     /// <summary>
-    /// Fly makes the public IP but its answer is lost (408): the create ends 502 with the address in no record. The
-    /// retry with the same Idempotency-Key finds it by its tag and adopts it instead of allocating another, and the
-    /// destroy releases it.
+    /// Fly makes the public IP but its answer is lost (408): the grain's next step finds it by its tag and adopts
+    /// it instead of allocating another, and the destroy releases it.
     /// </summary>
     [Fact]
-    public async Task AnIpAllocationWhoseAnswerIsLostIsAdoptedByTheRetryAndReleasedByTheDestroy()
+    public async Task AnIpAllocationWhoseAnswerIsLostIsAdoptedByTheNextStepAndReleasedByTheDestroy()
     {
         var before = await LiveResourcesAsync();
         var allocations = Count("IPAssignments_create");
         Faults.Add(FaultRule.SucceedThenTimeout("IPAssignments_create") with { Times = 1 });
         var body = new { name = "lost-address", region = "ams", size = "shared-cpu-1x", public_ip = true };
 
-        using (var first = await CreateAsync(body, idempotencyKey: "lost-address"))
-        {
-            Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
-        }
+        using var response = await CreateAsync(body, idempotencyKey: "lost-address", wait: true);
 
-        var pending = await GetAsync("lost-address");
-        Assert.Equal("creating", pending.GetProperty("state").GetString());
-        Assert.Empty(pending.GetProperty("ips").EnumerateArray());
+        var created = await ReadAsync(response);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{(int)response.StatusCode}: {created}");
         var made = Assert.Single((await LiveResourcesAsync()).Ips.Except(before.Ips));
-
-        using var retried = await CreateAsync(body, idempotencyKey: "lost-address");
-
-        var created = await ReadAsync(retried);
-        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
         Assert.Equal([made], created.GetProperty("ips").EnumerateArray().Select(ip => ip.GetString()));
         Assert.Equal(1, Fired(allocations));
-        Assert.Equal(before.Ips.Append(made).Order(StringComparer.Ordinal), (await LiveResourcesAsync()).Ips);
 
         using var destroyed = await cluster.Silo.Http.DeleteAsync("/api/instances/lost-address");
 
@@ -156,20 +122,23 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
         Assert.Equal(before.Ips, (await LiveResourcesAsync()).Ips);
     }
 
-    /// <summary>The address whose allocation answered 408 is released by a destroy, without a retry ever recording it.</summary>
+    /// <summary>An address whose allocation answered 408, in no record while the lookups fail, is released by a destroy.</summary>
     [Fact]
-    public async Task AnIpAllocationWhoseAnswerIsLostIsReleasedByADestroyWithoutARetry()
+    public async Task AnIpAllocationWhoseAnswerIsLostIsReleasedByADestroyDuringTheCreation()
     {
         var before = await LiveResourcesAsync();
-        Faults.Add(FaultRule.SucceedThenTimeout("IPAssignments_create") with { Times = 1 });
+        var allocation = Faults.Add(FaultRule.SucceedThenTimeout("IPAssignments_create") with { Times = 1 });
+        // Lets the creation's first look through (it finds nothing to adopt yet), then refuses the lookups after the 408.
+        var lookups = Faults.Add(FaultRule.Failing("IPAssignments_list", 503, rate: 0.5) with { Seed = SeedFiring(false, true, true, true, true, true, true, true) });
 
         using (var first = await CreateAsync(new { name = "stray-address", region = "ams", size = "shared-cpu-1x", public_ip = true }))
         {
-            Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         }
 
-        Assert.Single((await LiveResourcesAsync()).Ips.Except(before.Ips));
-
+        // Fly made the address (the 408 comes after it), and the creation failed to find it since.
+        await Wait.UntilAsync(() => Task.FromResult(Fired(allocation) == 1 && Fired(lookups) > 0), "the address to be made and looked for");
+        Faults.Clear();
         using var destroyed = await cluster.Silo.Http.DeleteAsync("/api/instances/stray-address");
 
         Assert.Equal(HttpStatusCode.OK, destroyed.StatusCode);
@@ -183,45 +152,48 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
     [InlineData("Machines_create", 412, "error-412-insufficient-resources-volume.json")]
     [InlineData("Machines_create", 403, "error-403-org-memory-quota.json")]
     [InlineData("Volumes_create", 400, "error-400-volume-no-capacity.json")]
-    public async Task ACapacityRefusalIs503FlyCapacityCarryingFlysMessageAndLeavesNothing(string operation, int status, string fixture)
+    public async Task ACapacityRefusalEndsTheCreationFailedWithFlysMessageAndLeavesNothing(string operation, int status, string fixture)
     {
         var before = await LiveResourcesAsync();
         var (message, code) = LoadFlyError(fixture);
         var refusals = Faults.Add(FaultRule.Failing(operation, status) with { Message = message, ErrorCode = code });
         var name = $"full-{status}";
 
-        using var response = await CreateAsync(new { name, region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } });
+        using var response = await CreateAsync(new { name, region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } }, wait: true);
 
-        var problem = await ReadAsync(response);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(InstanceProblems.Capacity, problem.GetProperty("type").GetString());
-        Assert.Equal(message, problem.GetProperty("fly_message").GetString());
-        Assert.Equal(status, problem.GetProperty("fly_status").GetInt32());
+        await AssertInstanceFailedAsync(response, name, message);
         // A capacity refusal is definite: the create is not repeated.
         Assert.Equal(1, Fired(refusals));
         Assert.Equal(before, await LiveResourcesAsync());
-        await AssertForgottenAsync(name);
+        await DestroyAsync(name);
     }
 
     [Fact]
-    public async Task ARateLimitThatOutlastsTheRetriesIs429FlyRateLimitedAndLeavesNothing()
+    public async Task ARateLimitThatOutlastsTheRetriesIsRecordedAndTheCreationGoesThroughOnceFlyAdmitsIt()
     {
         var before = await LiveResourcesAsync();
         var volumesCreated = Count("Volumes_create");
         var limited = Faults.Add(FaultRule.Failing("Machines_create", 429));
 
-        using var response = await CreateAsync(new { name = "throttled", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } });
+        using (var response = await CreateAsync(new { name = "throttled", region = "ams", size = "shared-cpu-1x", volume = new { size_gb = 1, path = "/data" } }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
 
-        var problem = await ReadAsync(response);
-        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
-        Assert.Equal(InstanceProblems.RateLimited, problem.GetProperty("type").GetString());
-        Assert.Equal("rate limit exceeded", problem.GetProperty("fly_message").GetString());
-        // The silo makes two create attempts (Fly:MaxCreateAttempts) before it gives up.
-        Assert.Equal(2, Fired(limited));
+        await Wait.UntilAsync(async () => (await GetAsync("throttled")).GetProperty("last_error").ValueKind != JsonValueKind.Null, "the rate limit to be recorded");
+        var waiting = await GetAsync("throttled");
+        Assert.Equal("creating", waiting.GetProperty("state").GetString());
+        Assert.Equal("rate limit exceeded", waiting.GetProperty("last_error").GetProperty("message").GetString());
+        Assert.True(Fired(limited) >= 2);
+        Faults.Remove(limited);
+        await Wait.UntilAsync(async () => (await GetAsync("throttled")).GetProperty("state").GetString() == "started", "the creation to go through");
+        var started = await GetAsync("throttled");
+
+        Assert.Equal(JsonValueKind.Null, started.GetProperty("last_error").ValueKind);
         Assert.Equal(1, Fired(volumesCreated));
+        Assert.Single(await LiveMachinesAsync("throttled"));
+        await DestroyAsync("throttled");
         Assert.Equal(before, await LiveResourcesAsync());
-        await AssertForgottenAsync("throttled");
     }
 
     /// <summary>A rule without a status that fails nothing: it counts the calls to <paramref name="operation"/>.</summary>
@@ -247,9 +219,9 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
         return (root.GetProperty("error").GetString()!, root.TryGetProperty("status", out var code) ? code.GetString() : null);
     }
 
-    private async Task<HttpResponseMessage> CreateAsync(object body, string? idempotencyKey = null)
+    private async Task<HttpResponseMessage> CreateAsync(object body, string? idempotencyKey = null, bool wait = false)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/instances") { Content = JsonContent.Create(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, wait ? "/api/instances?wait=started" : "/api/instances") { Content = JsonContent.Create(body) };
         if (idempotencyKey is not null)
         {
             request.Headers.Add(InstanceEndpoints.IdempotencyKeyHeader, idempotencyKey);
@@ -265,19 +237,27 @@ public sealed class InstanceFaultTests(InstanceFaultTests.Cluster cluster) : ICl
         return await ReadAsync(response);
     }
 
-    /// <summary>A create Fly refused definitely leaves no instance: not by id, not in the listing.</summary>
-    private async Task AssertForgottenAsync(string id)
+    /// <summary>
+    /// A creation Fly refused definitely: the wait ends 502 instance-failed with Fly's message, and the instance says
+    /// failed with that message as its last error.
+    /// </summary>
+    private async Task AssertInstanceFailedAsync(HttpResponseMessage response, string id, string flyMessage)
     {
-        using var response = await cluster.Silo.Http.GetAsync($"/api/instances/{id}");
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        // The index is told one-way, so the listing catches up in its own time.
-        await Wait.UntilAsync(
-            async () =>
-            {
-                using var list = await cluster.Silo.Http.GetAsync("/api/instances?limit=100");
-                return (await ReadAsync(list)).GetProperty("items").EnumerateArray().All(i => i.GetProperty("id").GetString() != id);
-            },
-            $"instance {id} to leave the listing");
+        var problem = await ReadAsync(response);
+        Assert.True(response.StatusCode == HttpStatusCode.BadGateway, $"{(int)response.StatusCode}: {problem}");
+        Assert.Equal(InstanceProblems.InstanceFailed, problem.GetProperty("type").GetString());
+        Assert.Equal(flyMessage, problem.GetProperty("last_error").GetProperty("message").GetString());
+        var instance = await GetAsync(id);
+        Assert.Equal("failed", instance.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, instance.GetProperty("machine_id").ValueKind);
+        Assert.Equal("fly-error", instance.GetProperty("last_error").GetProperty("code").GetString());
+        Assert.Equal(flyMessage, instance.GetProperty("last_error").GetProperty("message").GetString());
+    }
+
+    private async Task DestroyAsync(string id)
+    {
+        using var destroyed = await cluster.Silo.Http.DeleteAsync($"/api/instances/{id}");
+        Assert.Equal(HttpStatusCode.OK, destroyed.StatusCode);
     }
 
     private async Task<List<FlyMachine>> LiveMachinesAsync(string instance) =>

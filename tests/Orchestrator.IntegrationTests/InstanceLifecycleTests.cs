@@ -45,9 +45,11 @@ public sealed class InstanceLifecycleTests(PostgresDatabaseFixture database) : I
         // see it in between, so a "started" there is optional. Everything else is exact.
         Assert.Contains(
             string.Join(',', kinds),
-            new[] { "created,started,stopping,stopped,starting,started,restarted,destroyed", "created,started,stopping,stopped,starting,started,restarted,started,destroyed" });
+            new[] { "created,machine_created,started,stopping,stopped,starting,started,restarted,destroyed", "created,machine_created,started,stopping,stopped,starting,started,restarted,started,destroyed" });
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
         Assert.Equal("req-create", RequestIdOf(events, "created"));
+        // The machine is made after the create call returned, on behalf of the same request.
+        Assert.Equal("req-create", RequestIdOf(events, "machine_created"));
         Assert.Equal("req-stop", RequestIdOf(events, "stopping"));
         Assert.Equal("req-start", RequestIdOf(events, "starting"));
         Assert.Equal("req-restart", RequestIdOf(events, "restarted"));

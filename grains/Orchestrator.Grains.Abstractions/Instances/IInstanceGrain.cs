@@ -11,14 +11,16 @@ namespace Orchestrator.Grains.Instances;
 public interface IInstanceGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Creates the instance's machine (and volume, IP). The same <paramref name="requestId"/> never makes a
-    /// second machine; an existing instance with the same spec is returned as it is. Returns once Fly accepted
-    /// the machine; reaching <c>started</c> is followed in the background.
+    /// Accepts the creation of the instance's machine (and volume, IP) and returns at once, observed state
+    /// <c>creating</c>: the grain makes them in the background (resumed by a reminder after a silo crash) and its
+    /// events and state say how far it got; a creation Fly refuses ends <c>failed</c> with <c>Error</c> saying why.
+    /// The same instance never gets a second machine; an existing instance with the same spec is returned as it is,
+    /// and one whose creation failed is created again. <see cref="WaitForStateAsync"/> waits for <c>started</c>.
     /// </summary>
     /// <exception cref="InstanceValidationException">The spec is invalid; the exception names the field.</exception>
     /// <exception cref="InstanceConflictException">The instance exists with another spec.</exception>
     /// <exception cref="InstanceDestroyedException">The instance was destroyed.</exception>
-    /// <exception cref="InstanceProviderException">Fly refused or failed the call.</exception>
+    /// <exception cref="InstanceProviderException">Fly refused or failed the call that reads a kept volume.</exception>
     /// <exception cref="MachinesUnavailableException">This cluster cannot run machines now; nothing was created.</exception>
     [Alias("Create")]
     Task<InstanceSnapshot> CreateAsync(InstanceSpec spec, string requestId, CancellationToken cancellationToken = default);
@@ -30,6 +32,16 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Get"), AlwaysInterleave]
     Task<InstanceSnapshot?> GetAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits until the instance's observed state is <paramref name="state"/>, or <c>failed</c> or <c>destroyed</c>
+    /// (which no wait outlasts), or <paramref name="timeout"/> (at most 25 s, inside Orleans' response timeout)
+    /// ran out, and returns the instance as it then is. Served beside every other call: it holds no turn while it
+    /// waits, and wakes on the instance's own transitions, so it costs no Fly call.
+    /// </summary>
+    /// <exception cref="InstanceNotFoundException">The instance was never created.</exception>
+    [Alias("WaitForState"), AlwaysInterleave]
+    Task<InstanceSnapshot> WaitForStateAsync(string state, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>Reads the machine from Fly now and returns the refreshed instance.</summary>
     /// <exception cref="InstanceNotFoundException">The instance was never created.</exception>
@@ -105,7 +117,7 @@ public static class InstanceStates
     public const string Stopped = "stopped";
     public const string Destroyed = "destroyed";
 
-    /// <summary>Observed while the create has not reached Fly yet (or its outcome is being reconciled).</summary>
+    /// <summary>Observed while the grain is still making the instance's volume, machine or IP.</summary>
     public const string Creating = "creating";
 
     public const string Starting = "starting";
@@ -114,7 +126,7 @@ public static class InstanceStates
     public const string Restarting = "restarting";
     public const string Destroying = "destroying";
 
-    /// <summary>Fly gave up starting the machine (or the emulator's runtime did); <c>Error</c> says why.</summary>
+    /// <summary>Fly gave up starting the machine (or the emulator's runtime did), or refused to create it; <c>Error</c> says why.</summary>
     public const string Failed = "failed";
 }
 

@@ -80,7 +80,11 @@ public sealed record InstanceMachineEvent(
 /// <summary>The kinds of <see cref="InstanceEvent"/>.</summary>
 public static class InstanceEventKinds
 {
+    /// <summary>The creation was accepted (or repeated after it failed); the machine follows.</summary>
     public const string Created = "created";
+
+    /// <summary>Fly made the instance's machine.</summary>
+    public const string MachineCreated = "machine_created";
     public const string Starting = "starting";
     public const string Started = "started";
     public const string Stopping = "stopping";

@@ -22,4 +22,16 @@ public sealed class InstanceOptions
     /// call after it, a grain call stays well inside Orleans' 30 s response timeout.
     /// </summary>
     public TimeSpan SettleBeforeActing { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The first wait before a creation step that met a transient Fly failure (rate limit, timeout, 5xx) is tried again; doubled per failure.</summary>
+    public TimeSpan CreateRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long transient failures of a creation are retried before it is given up as failed.</summary>
+    public TimeSpan CreateTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a destroy lets a creation step in flight finish (so that what it made is known) before cancelling it.</summary>
+    public TimeSpan DestroyWaitsForCreateStep { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The period of the reminder that resumes a creation after its silo died (Orleans' minimum is one minute).</summary>
+    public TimeSpan CreateReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 }

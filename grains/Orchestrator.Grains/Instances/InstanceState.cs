@@ -63,6 +63,17 @@ public sealed class InstanceState
 
     /// <summary>The volume's size as last known (after an extend, or read when adopted); null while it is <see cref="VolumeSizeGb"/>.</summary>
     [Id(47)] public int? VolumeCurrentSizeGb { get; set; }
+
+    // Creation (InstanceGrain.Create.cs), driven by the grain after the create call returned.
+
+    /// <summary>A machine create was sent with <see cref="IdempotencyKey"/> as its client token: one may exist even while <see cref="MachineId"/> is null.</summary>
+    [Id(48)] public bool MachineCreateRequested { get; set; }
+
+    /// <summary>When the creation (or its latest repetition) was accepted: transient Fly failures are retried until it is old.</summary>
+    [Id(49)] public DateTimeOffset? CreateAcceptedAt { get; set; }
+
+    /// <summary>Who asked for the creation: the events the grain records later while creating are theirs too.</summary>
+    [Id(50)] public InstanceActor? CreateActor { get; set; }
 }
 
 /// <summary>Where the instance's own bookkeeping is, apart from the machine's state.</summary>
@@ -70,8 +81,11 @@ public static class InstancePhases
 {
     public const string None = "";
 
-    /// <summary>Intent persisted; the volume, machine or IP may not exist yet.</summary>
+    /// <summary>Intent persisted; the grain is making the volume, machine and IP (any may not exist yet).</summary>
     public const string Creating = "creating";
+
+    /// <summary>Fly refused the creation (or it never got through in time): what it made was removed; repeating the create tries again.</summary>
+    public const string Failed = "failed";
 
     public const string Ready = "ready";
 

@@ -31,11 +31,14 @@ public static class InstanceEndpoints
         api.MapPost("/", CreateAsync).WithName("CreateInstance")
             .WithSummary("Create an instance")
             .WithDescription(
-                "Creates a Fly machine (with its volume, SSH key and SSH host key) in the caller's tenant. The answer is 202 with "
-                + "the instance as it is so far and a Location to poll; with ?wait=started the request is held until the machine has "
-                + "started (at most 25 s), answering 201 when it has, 202 when the wait ran out, and 502 instance-failed with the "
-                + "reason when the machine failed to start. Creating again with the same name and the same Idempotency-Key returns "
-                + "the same instance. 503 machines-unavailable: this cluster cannot run machines now (nothing was created).")
+                "Creates a Fly machine (with its volume, SSH key and SSH host key) in the caller's tenant. The request is validated "
+                + "and counted against the quota, then answered 202 with the instance as it is so far (state creating) and a Location "
+                + "to poll, while the orchestrator makes the volume, machine and IP; its events say how far it got, and a creation Fly "
+                + "refuses ends in state failed with last_error saying why. With ?wait=started the request is held until the machine "
+                + "has started (at most 25 s), answering 201 when it has, 202 when the wait ran out, and 502 instance-failed with the "
+                + "reason when the machine could not be created or failed to start. Creating again with the same name and spec returns "
+                + "the same instance (one that failed is created again). 503 machines-unavailable: this cluster cannot run machines now "
+                + "(nothing was created).")
             .WithRequestBody(typeof(CreateInstanceRequest), "The instance to create.", required: true, "application/json")
             .WithQueryParameter<string>("wait", "'started' to hold the request until the machine has started (at most 25 s).", "started")
             .WithHeaderParameter(IdempotencyKeyHeader, "Makes a retried create safe: the same key returns the same instance instead of failing.")
@@ -46,7 +49,7 @@ public static class InstanceEndpoints
         api.MapGet("/{id}/events", EventsAsync).WithName("ListInstanceEvents")
             .WithSummary("List an instance's lifecycle events")
             .WithDescription(
-                "What happened to the instance, oldest first: created, starting, started, stopping, stopped, restarted, resized, "
+                "What happened to the instance, oldest first: created (accepted), machine_created, starting, started, stopping, stopped, restarted, resized, "
                 + "volume_extended, failed, destroyed; each with its time, who asked for it (the API request id, or the run and step) "
                 + "and Fly's machine event or error where there was one. Pages follow next_cursor; the instance keeps its newest "
                 + "200 events (first_sequence says where they begin). Served from the instance: no Fly call.")
@@ -86,7 +89,7 @@ public static class InstanceEndpoints
         return api;
     }
 
-    internal static async Task<IResult> CreateAsync(HttpRequest request, IClusterClient cluster, TimeProvider time, CancellationToken cancellationToken)
+    internal static async Task<IResult> CreateAsync(HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
     {
         JsonElement body;
         try
@@ -128,7 +131,8 @@ public static class InstanceEndpoints
             var snapshot = await grain.CreateAsync(spec, requestId, cancellationToken);
             if (wait == "started")
             {
-                snapshot = await WaitForStartedAsync(grain, snapshot, time, cancellationToken);
+                // The grain holds the wait without holding a turn, and wakes on its own transitions.
+                snapshot = await grain.WaitForStateAsync(InstanceStates.Started, MaxWait, cancellationToken);
                 if (snapshot.ObservedState == InstanceStates.Failed)
                 {
                     return InstanceProblems.Failed(snapshot);
@@ -247,19 +251,6 @@ public static class InstanceEndpoints
 
     internal static IResult Accepted(string location, InstanceSnapshot snapshot) =>
         new AcceptedJsonResult(location, InstanceResponse.From(snapshot));
-
-    private static async Task<InstanceSnapshot> WaitForStartedAsync(IInstanceGrain grain, InstanceSnapshot snapshot, TimeProvider time, CancellationToken cancellationToken)
-    {
-        // Reads are served from the grain's cache, which its background poll keeps current: polling it costs no Fly call.
-        var deadline = time.GetUtcNow() + MaxWait;
-        while (snapshot.ObservedState is not (InstanceStates.Started or InstanceStates.Failed) && time.GetUtcNow() < deadline)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
-            snapshot = await grain.GetAsync(cancellationToken) ?? snapshot;
-        }
-
-        return snapshot;
-    }
 
     internal static async Task<IResult> CallAsync(Func<Task<IResult>> call)
     {
