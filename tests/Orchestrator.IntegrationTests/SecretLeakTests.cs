@@ -25,6 +25,8 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
         var tokenSecret = "tok-" + Hex(8);
         var passwordSecret = "pw-" + Hex(8);
         var pinSecret = "pin-" + Hex(8);
+        var tenantSecret = "ts-" + Hex(8);
+        var shadowedSecret = "shadowed-" + Hex(8);
         var keys = new RecordingKeyFactory();
         await using var emulator = await FlyEmulator.StartAsync(new FlyEmulatorOptions
         {
@@ -60,8 +62,8 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
                 uses: ssh.exec
                 with:
                   instance: "${{ steps.make.outputs.id }}"
-                  command: "echo t=${{ secrets.TOKEN }}; echo p=$PASSWORD; echo i=${{ inputs.pin }}"
-                  env: { PASSWORD: "${{ secrets.PASSWORD }}" }
+                  command: "echo t=${{ secrets.TOKEN }}; echo p=$PASSWORD; echo i=${{ inputs.pin }}; echo s=${{ secrets.STORED }}; echo n=${#STORED}"
+                  env: { PASSWORD: "${{ secrets.PASSWORD }}", STORED: "${{ secrets.STORED }}" }
                 outputs: { out: stdout }
               - id: live
                 uses: http.check
@@ -72,6 +74,10 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
                 with: { instance: "${{ steps.make.outputs.id }}" }
             """;
         await SendAsync(http, answers, HttpMethod.Post, "/api/workflows", new StringContent(yaml, Encoding.UTF8, "application/yaml"), HttpStatusCode.Created);
+        // A tenant secret the workflow reads, and one the run's own secrets override.
+        await SendAsync(http, answers, HttpMethod.Put, "/api/secrets/STORED", JsonContent.Create(new { value = tenantSecret }), HttpStatusCode.Created);
+        await SendAsync(http, answers, HttpMethod.Put, "/api/secrets/TOKEN", JsonContent.Create(new { value = shadowedSecret }), HttpStatusCode.Created);
+        await SendAsync(http, answers, HttpMethod.Get, "/api/secrets", null, HttpStatusCode.OK);
         var started = await SendAsync(http, answers, HttpMethod.Post, "/api/runs", JsonContent.Create(new
         {
             workflow = "leak-check",
@@ -92,7 +98,7 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
         Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
         var use = run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "use");
         // The command really saw both secrets (masked on the way out), so the search below is not vacuous.
-        Assert.Equal("t=***\np=***\ni=***", use.GetProperty("outputs").GetProperty("out").GetString());
+        Assert.Equal($"t=***\np=***\ni=***\ns=***\nn={tenantSecret.Length}", use.GetProperty("outputs").GetProperty("out").GetString());
         Assert.Equal("***", run.GetProperty("inputs").GetProperty("pin").GetString());
         await SendAsync(http, answers, HttpMethod.Get, $"/api/runs/{runId}/steps/use/output", null, HttpStatusCode.OK);
         await SendAsync(http, answers, HttpMethod.Get, "/api/instances", null, HttpStatusCode.OK);
@@ -116,6 +122,8 @@ public sealed class SecretLeakTests(PostgresDatabaseFixture database) : IClassFi
             ("workflow secret TOKEN", tokenSecret),
             ("workflow secret PASSWORD", passwordSecret),
             ("secret input pin", pinSecret),
+            ("tenant secret STORED", tenantSecret),
+            ("tenant secret TOKEN, overridden by the run's own", shadowedSecret),
         };
         secrets.AddRange(keys.Fingerprints().Select(f => ("the instance's SSH private key", f)));
 

@@ -62,6 +62,18 @@ internal sealed partial class WorkflowRunGrain
             throw new RunInputException(first.Path, first.Message);
         }
 
+        // The tenant's secrets that the definition reads and the start did not give (a given one wins): read once
+        // here and kept with the run like given ones, so a later change of a tenant secret does not reach it.
+        var runSecrets = new Dictionary<string, string>(request.Secrets ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        var fromTenant = SecretReferences.In(definition).Where(name => !runSecrets.ContainsKey(name)).ToList();
+        if (fromTenant.Count > 0)
+        {
+            foreach (var (name, value) in await GrainFactory.GetGrain<Tenants.ITenantSecretValuesGrain>(_tenant).GetValuesAsync(fromTenant))
+            {
+                runSecrets[name] = value;
+            }
+        }
+
         // Admitted once the request is known to be good, so a refused start never holds a place.
         await GrainFactory.GetGrain<Tenants.IRunAdmissionGrain>(_tenant).AdmitAsync(_runId, cancellationToken);
         if (Started)
@@ -81,8 +93,8 @@ internal sealed partial class WorkflowRunGrain
         S.SecretInputsProtected = _secretInputs.Count > 0
             ? secrets.Protect(Encoding.UTF8.GetBytes(new JsonObject(_secretInputs.Select(p => KeyValuePair.Create(p.Key, p.Value.ToJsonNode()))).ToJsonString()), Key)
             : null;
-        S.SecretsProtected = request.Secrets is { Count: > 0 } given2
-            ? secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(given2), Key)
+        S.SecretsProtected = runSecrets.Count > 0
+            ? secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(runSecrets), Key)
             : null;
         S.RequestHash = hash;
         // Always within the run's own tenant: a parent is named by its run id, never by a grain key.
@@ -92,7 +104,7 @@ internal sealed partial class WorkflowRunGrain
         S.UpdatedAt = now;
         S.Phase = RunPhases.Main;
         _definition = definition;
-        _secrets = request.Secrets;
+        _secrets = runSecrets;
         foreach (var step in definition.AllSteps())
         {
             S.Steps[step.Id] = new StepState();
