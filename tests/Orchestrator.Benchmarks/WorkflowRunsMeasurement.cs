@@ -56,6 +56,8 @@ internal sealed class WorkflowRunsMeasurement(string connectionString, int runs,
                 $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
                 "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
                 $"--Orchestrator:Secrets:EncryptionKey={Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}",
+                // Throughput is measured here, not the tenant's live-run quota (100 by default): every start is admitted.
+                "--Orchestrator:Tenants:DefaultMaxConcurrentRuns=1000000",
             ],
             builder =>
             {

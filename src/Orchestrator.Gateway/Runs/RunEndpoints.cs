@@ -192,13 +192,7 @@ public static class RunEndpoints
         }
 
         var format = ChooseEventFormat(context.Request);
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = format == RunEventFormat.NdJson ? NdJson : EventStream;
-        context.Response.Headers.CacheControl = "no-cache";
-        // Proxies such as nginx would otherwise hold events back.
-        context.Response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        await context.Response.StartAsync(cancellationToken);
+        await Streaming.StreamingResponse.StartAsync(context, format == RunEventFormat.NdJson ? NdJson : EventStream, cancellationToken);
 
         using var writer = new RunEventWriter(context.Response.Body, format);
         try

@@ -159,7 +159,7 @@ internal static class RunEventRelay
                 var progressed = false;
                 await using (var events = watch(last, cancellationToken).GetAsyncEnumerator(cancellationToken))
                 {
-                    while (await NextAsync(events, writer, time, keepAlive, cancellationToken))
+                    while (await Streaming.StreamingResponse.NextAsync(events, writer.WriteKeepAliveAsync, time, keepAlive, cancellationToken))
                     {
                         var item = events.Current;
                         if (item.Sequence <= last)
@@ -209,29 +209,4 @@ internal static class RunEventRelay
         or ConnectionFailedException
         or GatewayTooBusyException
         or EnumerationAbortedException;
-
-    /// <summary>MoveNext, writing a keep-alive whenever the run has been quiet for <paramref name="keepAlive"/>.</summary>
-    private static async Task<bool> NextAsync(IAsyncEnumerator<RunEvent> events, RunEventWriter writer, TimeProvider time, TimeSpan keepAlive, CancellationToken cancellationToken)
-    {
-        var next = events.MoveNextAsync();
-        if (next.IsCompleted)
-        {
-            return await next;
-        }
-
-        var pending = next.AsTask();
-        while (true)
-        {
-            using var tickCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var tick = Task.Delay(keepAlive, time, tickCancel.Token);
-            if (await Task.WhenAny(pending, tick) == pending)
-            {
-                await tickCancel.CancelAsync();
-                return await pending;
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            await writer.WriteKeepAliveAsync(cancellationToken);
-        }
-    }
 }
