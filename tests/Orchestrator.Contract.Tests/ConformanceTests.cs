@@ -75,7 +75,7 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 200, Json(new JsonObject { ["value"] = "s3cret-2" }));
         await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/lower", 400, Json(new JsonObject { ["value"] = "x" }));
         await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 400, Json(new JsonObject { ["value"] = "x", ["colour"] = "red" }));
-        await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 413, Json(new JsonObject { ["value"] = new string('x', 2_000_000) }));
+        await ExpectAsync(tenant, HttpMethod.Put, "/api/secrets/CONFORMANCE_TOKEN", 413, Json(new JsonObject { ["value"] = new string('x', 400_000) }));
         await ExpectAsync(tenant, HttpMethod.Get, "/api/secrets", 200);
         await ExpectAsync(tenant, HttpMethod.Delete, "/api/secrets/CONFORMANCE_TOKEN", 204);
         await ExpectAsync(tenant, HttpMethod.Delete, "/api/secrets/CONFORMANCE_TOKEN", 404);

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Fly;
 using Orchestrator.Grains.Tenants;
+using Orchestrator.Telemetry;
 
 namespace Orchestrator.Grains.Instances;
 
@@ -21,6 +23,14 @@ internal sealed partial class InstanceGrain
 
     private IGrainTimer? _createTimer;
     private Task? _createStep;
+
+    /// <summary>The span of the call that started the creation (W3C id): lost with the activation, like the timer.</summary>
+    private string? _createTraceParent;
+
+    /// <summary>The log scope key the silo's request id filter uses (Orchestrator.Hosting's RequestIds.Key).</summary>
+    private const string RequestIdScopeKey = "request_id";
+
+    private const string CreateSpan = "instance.create";
     private CancellationTokenSource? _createStepCancel;
     private DateTimeOffset _nextCreateAttemptAt;
     private int _createFailures;
@@ -160,6 +170,8 @@ internal sealed partial class InstanceGrain
     /// <summary>The reminder first, so that a crash right after the create call still finds the creation resumed.</summary>
     private async Task StartCreationAsync(CancellationToken cancellationToken)
     {
+        // The creation goes on after this call has answered: its Fly calls join the trace of the request that asked.
+        _createTraceParent = Activity.Current?.Id;
         _createFailures = 0;
         _nextCreateAttemptAt = time.GetUtcNow();
         await this.RegisterOrUpdateReminder(CreateReminder, Options.CreateReminderPeriod, Options.CreateReminderPeriod, cancellationToken);
@@ -226,6 +238,14 @@ internal sealed partial class InstanceGrain
         }
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Lines and spans of the creation name the request that asked for it, as they would inside its call.
+        using var scope = S.CreateActor?.RequestId is { } requestId
+            ? logger.BeginScope(new Dictionary<string, object?> { [RequestIdScopeKey] = requestId })
+            : null;
+        using var activity = _createTraceParent is { } parent
+            ? OrchestratorTelemetry.Source.StartActivity(CreateSpan, ActivityKind.Internal, parent)
+            : null;
+        activity?.SetTag("orchestrator.instance", Key);
         _createStepCancel = cancel;
         _createStep = ProvisionAsync(cancel.Token);
         try
