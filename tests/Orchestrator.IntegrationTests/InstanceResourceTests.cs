@@ -156,7 +156,7 @@ public sealed class InstanceResourceTests(ExecFixture fixture) : IClassFixture<E
         using (var other = fixture.Silo.NewClient(await ApiKeys.CreateTenantKeyAsync(fixture.Silo.BaseAddress, "other-" + Guid.NewGuid().ToString("N")[..8])))
         using (var stolen = await other.PostAsJsonAsync("/api/instances", new { name = "thief", region = "ams", size = "shared-cpu-1x", volume = new { id = volumeId, path = "/data" } }))
         {
-            await AssertProblemAsync(stolen, HttpStatusCode.NotFound, InstanceProblems.NotFound, "volume.id");
+            await ProblemAssert.IsAsync(stolen, HttpStatusCode.NotFound, InstanceProblems.NotFound, "volume.id");
         }
 
         var second = await CreateStartedAsync(new { name = "mounts", region = "ams", size = "shared-cpu-1x", volume = new { id = volumeId, path = "/srv/data" } });
@@ -166,7 +166,7 @@ public sealed class InstanceResourceTests(ExecFixture fixture) : IClassFixture<E
         // Held by a live instance now: a third create is refused, and makes nothing.
         using (var third = await Http.PostAsJsonAsync("/api/instances", new { name = "third", region = "ams", size = "shared-cpu-1x", volume = new { id = volumeId, path = "/data" } }))
         {
-            await AssertProblemAsync(third, HttpStatusCode.Conflict, InstanceProblems.Conflict, "volume.id");
+            await ProblemAssert.IsAsync(third, HttpStatusCode.Conflict, InstanceProblems.Conflict, "volume.id");
         }
 
         using (var missing = await Http.GetAsync("/api/instances/third"))
@@ -185,7 +185,7 @@ public sealed class InstanceResourceTests(ExecFixture fixture) : IClassFixture<E
         await DestroyAsync("mounts");
         await Wait.UntilAsync(async () => !(await Fly.ListVolumesAsync(ExecFixture.AppName)).Any(v => v.Id == volumeId && v.State == "created"), "the volume to be deleted");
         using var gone = await Http.PostAsJsonAsync("/api/instances", new { name = "late", region = "ams", size = "shared-cpu-1x", volume = new { id = volumeId, path = "/data" } });
-        await AssertProblemAsync(gone, HttpStatusCode.NotFound, InstanceProblems.NotFound, "volume.id");
+        await ProblemAssert.IsAsync(gone, HttpStatusCode.NotFound, InstanceProblems.NotFound, "volume.id");
     }
 
     [Theory]
@@ -199,7 +199,7 @@ public sealed class InstanceResourceTests(ExecFixture fixture) : IClassFixture<E
     {
         using var response = await Http.PostAsync("/api/instances", new StringContent(json, Encoding.UTF8, "application/json"));
 
-        await AssertProblemAsync(response, status, status == HttpStatusCode.NotFound ? InstanceProblems.NotFound : InstanceProblems.Validation, field);
+        await ProblemAssert.IsAsync(response, status, status == HttpStatusCode.NotFound ? InstanceProblems.NotFound : InstanceProblems.Validation, field);
         var name = JsonDocument.Parse(json).RootElement.GetProperty("name").GetString();
         using var missing = await Http.GetAsync($"/api/instances/{name}");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
@@ -230,7 +230,7 @@ public sealed class InstanceResourceTests(ExecFixture fixture) : IClassFixture<E
         using var request = new HttpRequestMessage(new HttpMethod(method), $"/api/instances/{ExecFixture.Box}{suffix}") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         using var response = await Http.SendAsync(request);
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, InstanceProblems.Validation, field);
+        var problem = await ProblemAssert.IsAsync(response, HttpStatusCode.BadRequest, InstanceProblems.Validation, field);
         Assert.Contains(field, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
@@ -239,33 +239,33 @@ public sealed class InstanceResourceTests(ExecFixture fixture) : IClassFixture<E
     {
         using (var unknown = await PatchAsync("never-made", """{"size":"shared-cpu-1x"}"""))
         {
-            await AssertProblemAsync(unknown, HttpStatusCode.NotFound, InstanceProblems.NotFound, field: null);
+            await ProblemAssert.IsAsync(unknown, HttpStatusCode.NotFound, InstanceProblems.NotFound, field: null);
         }
 
         using (var unknown = await ExtendAsync("never-made", """{"size_gb":2}"""))
         {
-            await AssertProblemAsync(unknown, HttpStatusCode.NotFound, InstanceProblems.NotFound, field: null);
+            await ProblemAssert.IsAsync(unknown, HttpStatusCode.NotFound, InstanceProblems.NotFound, field: null);
         }
 
         using (var badId = await PatchAsync("Bad_Name", """{"size":"shared-cpu-1x"}"""))
         {
-            await AssertProblemAsync(badId, HttpStatusCode.BadRequest, InstanceProblems.Validation, "id");
+            await ProblemAssert.IsAsync(badId, HttpStatusCode.BadRequest, InstanceProblems.Validation, "id");
         }
 
         using (var badId = await ExtendAsync("Bad_Name", """{"size_gb":2}"""))
         {
-            await AssertProblemAsync(badId, HttpStatusCode.BadRequest, InstanceProblems.Validation, "id");
+            await ProblemAssert.IsAsync(badId, HttpStatusCode.BadRequest, InstanceProblems.Validation, "id");
         }
 
         await ExecFixture.CreateStartedAsync(fixture.Silo, "short-lived");
         await DestroyAsync("short-lived");
         using (var destroyed = await PatchAsync("short-lived", """{"size":"shared-cpu-2x"}"""))
         {
-            await AssertProblemAsync(destroyed, HttpStatusCode.Conflict, InstanceProblems.Destroyed, field: null);
+            await ProblemAssert.IsAsync(destroyed, HttpStatusCode.Conflict, InstanceProblems.Destroyed, field: null);
         }
 
         using var destroyedVolume = await ExtendAsync("short-lived", """{"size_gb":2}""");
-        await AssertProblemAsync(destroyedVolume, HttpStatusCode.Conflict, InstanceProblems.Destroyed, field: null);
+        await ProblemAssert.IsAsync(destroyedVolume, HttpStatusCode.Conflict, InstanceProblems.Destroyed, field: null);
     }
 
     [Fact]
@@ -371,19 +371,6 @@ public sealed class InstanceResourceTests(ExecFixture fixture) : IClassFixture<E
         var result = await ReadAsync(response);
         Assert.True(response.StatusCode == HttpStatusCode.OK && result.GetProperty("exit_code").GetInt32() == 0, $"exec '{command}' on {instance}: {(int)response.StatusCode} {result}");
         return result.GetProperty("stdout").GetString()!;
-    }
-
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type, string? field)
-    {
-        var problem = await ReadAsync(response);
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {problem}");
-        Assert.Equal(type, problem.GetProperty("type").GetString());
-        if (field is not null)
-        {
-            Assert.Equal(field, problem.GetProperty("field").GetString());
-        }
-
-        return problem;
     }
 
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response) =>

@@ -32,7 +32,7 @@ public sealed class SecretApiTests(WorkflowApiFixture fixture) : IClassFixture<W
 
         using var deleted = await Http.DeleteAsync($"/api/secrets/{name}");
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-        await AssertProblemAsync(await Http.DeleteAsync($"/api/secrets/{name}"), HttpStatusCode.NotFound, "not-found", field: null);
+        await ProblemAssert.IsAsync(await Http.DeleteAsync($"/api/secrets/{name}"), HttpStatusCode.NotFound, Problems + "not-found", field: null);
         Assert.DoesNotContain(name, await Http.GetStringAsync("/api/secrets"), StringComparison.Ordinal);
     }
 
@@ -48,7 +48,7 @@ public sealed class SecretApiTests(WorkflowApiFixture fixture) : IClassFixture<W
     {
         using var response = await Http.PutAsync($"/api/secrets/{name}", new StringContent(body, Encoding.UTF8, "application/json"));
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "validation", field);
+        await ProblemAssert.IsAsync(response, HttpStatusCode.BadRequest, Problems + "validation", field);
         Assert.DoesNotContain("\"OK_NAME\"", await Http.GetStringAsync("/api/secrets"), StringComparison.Ordinal);
     }
 
@@ -65,22 +65,7 @@ public sealed class SecretApiTests(WorkflowApiFixture fixture) : IClassFixture<W
         other.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(await ApiKeys.CreateTenantKeyAsync(Http.BaseAddress!, "other-secrets"));
 
         Assert.DoesNotContain(name, await other.GetStringAsync("/api/secrets"), StringComparison.Ordinal);
-        await AssertProblemAsync(await other.DeleteAsync($"/api/secrets/{name}"), HttpStatusCode.NotFound, "not-found", field: null);
+        await ProblemAssert.IsAsync(await other.DeleteAsync($"/api/secrets/{name}"), HttpStatusCode.NotFound, Problems + "not-found", field: null);
         Assert.Contains(name, await Http.GetStringAsync("/api/secrets"), StringComparison.Ordinal);
-    }
-
-    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type, string? field)
-    {
-        using (response)
-        {
-            var text = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == status, $"{(int)response.StatusCode}: {text}");
-            var problem = JsonSerializer.Deserialize<JsonElement>(text);
-            Assert.Equal(Problems + type, problem.GetProperty("type").GetString());
-            if (field is not null)
-            {
-                Assert.Equal(field, problem.GetProperty("field").GetString());
-            }
-        }
     }
 }

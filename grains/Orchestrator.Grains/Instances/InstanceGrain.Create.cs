@@ -27,9 +27,6 @@ internal sealed partial class InstanceGrain
     /// <summary>The span of the call that started the creation (W3C id): lost with the activation, like the timer.</summary>
     private string? _createTraceParent;
 
-    /// <summary>The log scope key the silo's request id filter uses (Orchestrator.Hosting's RequestIds.Key).</summary>
-    private const string RequestIdScopeKey = "request_id";
-
     private const string CreateSpan = "instance.create";
     private CancellationTokenSource? _createStepCancel;
     private DateTimeOffset _nextCreateAttemptAt;
@@ -240,7 +237,7 @@ internal sealed partial class InstanceGrain
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // Lines and spans of the creation name the request that asked for it, as they would inside its call.
         using var scope = S.CreateActor?.RequestId is { } requestId
-            ? logger.BeginScope(new Dictionary<string, object?> { [RequestIdScopeKey] = requestId })
+            ? logger.BeginScope(new Dictionary<string, object?> { [InstanceActor.RequestIdKey] = requestId })
             : null;
         using var activity = _createTraceParent is { } parent
             ? OrchestratorTelemetry.Source.StartActivity(CreateSpan, ActivityKind.Internal, parent)
