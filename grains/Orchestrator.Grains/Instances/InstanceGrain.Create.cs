@@ -347,9 +347,14 @@ internal sealed partial class InstanceGrain
         }
 
         LogCreateFailed(Key, ex.Category, ex.FlyMessage ?? ex.Message);
+        // The view reads "failed" from the phase: the reason and the event come with it, before the cleanup's
+        // awaits, where a read interleaves.
         S.Phase = InstancePhases.Failed;
         StopCreateTimer();
         var error = FlyError(ex);
+        S.ObservedState = InstanceStates.Failed;
+        SetError(error);
+        Record(InstanceEventKinds.Failed, $"The machine could not be created: {error.Message}", S.CreateActor, error: error);
         using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(20), time);
         try
         {
@@ -369,9 +374,8 @@ internal sealed partial class InstanceGrain
             LogCleanupFailed(Key, cleanupError.Message);
         }
 
+        // The cleanup may have recorded the machine's destroying; what the instance is, is failed.
         S.ObservedState = InstanceStates.Failed;
-        SetError(error);
-        Record(InstanceEventKinds.Failed, $"The machine could not be created: {error.Message}", S.CreateActor, error: error);
         await WriteAsync(CancellationToken.None);
         await UnregisterCreateReminderAsync();
     }
