@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orchestrator.Gateway.Auth;
+using Orchestrator.Gateway.WebConsole;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Limits;
 using Orchestrator.Gateway.OpenApi;
@@ -30,6 +31,7 @@ public static class GatewayExtensions
         services.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster", tags: [HealthEndpoints.ReadyTag]);
         services.AddOrchestratorApiReference();
+        services.TryAddSingleton<ConsoleAssets>();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -72,6 +74,7 @@ public static class GatewayExtensions
     {
         routes.MapHealthEndpoints();
         routes.MapOrchestratorApiReference();
+        routes.MapConsoleEndpoints();
         routes.MapVersionEndpoints().RequireAuthorization(Callers.AnyKeyPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Other));
         routes.MapTenantEndpoints().WithMetadata(new BodySizeLimit(BodyLimits.Tenants));
         routes.MapInstanceEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));

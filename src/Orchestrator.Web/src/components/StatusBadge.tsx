@@ -1,0 +1,8 @@
+const tone: Record<string, string> = {
+  started: 'ok', succeeded: 'ok', running: 'busy', creating: 'busy', starting: 'busy', pending: 'busy', waiting: 'wait',
+  stopping: 'busy', stopped: 'idle', destroyed: 'idle', destroying: 'busy', skipped: 'idle', cancelled: 'idle', failed: 'bad',
+};
+
+export function StatusBadge({ status }: { status: string }) {
+  return <span className={`badge badge-${tone[status] ?? 'idle'}`}>{status}</span>;
+}
