@@ -28,7 +28,6 @@ internal static class ConsoleEndpoints
     {
         var group = routes.MapGroup("").AllowAnonymous().ExcludeFromDescription();
         group.MapGet("/", static () => Results.Redirect(BasePath + "/"));
-        group.MapGet(BasePath, static () => Results.Redirect(BasePath + "/"));
         group.MapGet(BasePath + "/dev-sign-in", DevSignIn);
         group.MapGet(BasePath + "/{**path}", ServeAsync);
         return routes;
@@ -50,6 +49,13 @@ internal static class ConsoleEndpoints
         {
             await MiddlewareProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, NotBuilt, "The console was not built",
                 "This gateway was built without the web console (BuildConsole=false, or no Node.js at build time); the API works without it.");
+            return;
+        }
+
+        // Routing matches /ui and /ui/ alike: only the first is sent to the second, so the page's relative links hold.
+        if (!context.Request.Path.Value!.EndsWith('/') && string.IsNullOrEmpty(path))
+        {
+            context.Response.Redirect(BasePath + "/");
             return;
         }
 

@@ -10,7 +10,8 @@ import { StatusBadge } from '../components/StatusBadge';
 export function InstanceDetailPage() {
   const id = useParams().id ?? '';
   const instance = useQuery({ queryKey: ['instance', id], queryFn: () => instancesApi.get(id), refetchInterval: 3000 });
-  const events = useQuery({ queryKey: ['instance-events', id], queryFn: () => instancesApi.events(id), refetchInterval: 5000 });
+  // The events of an instance that could not be read would fail the same way: asked for once the instance is shown.
+  const events = useQuery({ queryKey: ['instance-events', id], queryFn: () => instancesApi.events(id), refetchInterval: 5000, enabled: instance.isSuccess });
   const view = instance.data;
 
   return (
@@ -41,16 +42,20 @@ export function InstanceDetailPage() {
           {view.state === 'started' && <ExecBox instanceId={id} />}
         </>
       )}
-      <h2>Events</h2>
-      <ProblemView error={events.error} />
-      {events.data && events.data.items.length === 0 && <p className="empty">No events yet.</p>}
-      <ol className="events">
-        {events.data?.items.map((event) => (
-          <li key={event.sequence}>
-            <time dateTime={event.at}>{new Date(event.at).toLocaleTimeString()}</time> <strong>{event.kind}</strong> {event.message}
-          </li>
-        ))}
-      </ol>
+      {view && (
+        <>
+          <h2>Events</h2>
+          <ProblemView error={events.error} />
+          {events.data && events.data.items.length === 0 && <p className="empty">No events yet.</p>}
+          <ol className="events">
+            {events.data?.items.map((event) => (
+              <li key={event.sequence}>
+                <time dateTime={event.at}>{new Date(event.at).toLocaleTimeString()}</time> <strong>{event.kind}</strong> {event.message}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
     </section>
   );
 }

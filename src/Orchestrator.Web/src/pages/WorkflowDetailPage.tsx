@@ -82,9 +82,12 @@ export default function WorkflowDetailPage() {
           <h2>{isNew ? 'Definition' : 'Definition (edit and register as a new version)'}</h2>
           <YamlEditor value={text} onChange={setText} errors={errors} label="Workflow definition (YAML)" />
           {errors.length > 0 && (
-            <ul className="problem-list" role="alert" aria-label="Definition errors">
-              {errors.map((e, i) => <li key={i} data-testid="workflow-error">line {e.line}, column {e.column}: {e.path}: {e.message}</li>)}
-            </ul>
+            <div className="problem-list" role="alert">
+              <strong>{errors.length === 1 ? 'The definition has an error' : `The definition has ${errors.length} errors`}</strong>
+              <ul>
+                {errors.map((e, i) => <li key={i} data-testid="workflow-error">line {e.line}, column {e.column}: {e.path}: {e.message}</li>)}
+              </ul>
+            </div>
           )}
           {register.error && errors.length === 0 && <ProblemView error={register.error} />}
           <div className="actions">
