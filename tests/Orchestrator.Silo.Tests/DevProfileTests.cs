@@ -55,6 +55,19 @@ public sealed class DevProfileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheConsoleIsServedAndSignsALoopbackBrowserInAsTenantDev()
+    {
+        using var page = await _http.GetAsync("/ui/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<div id=\"root\">", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var anonymous = new HttpClient { BaseAddress = _http.BaseAddress };
+        var signIn = await anonymous.GetFromJsonAsync<JsonElement>("/ui/dev-sign-in");
+        Assert.Equal(ApiKeys.Dev, signIn.GetProperty("key").GetString());
+        Assert.Equal("dev", signIn.GetProperty("tenant").GetString());
+    }
+
+    [Fact]
     public async Task VersionCountsThisOneSilo()
     {
         var version = await _http.GetFromJsonAsync<VersionResponse>("/api/version", JsonSerializerOptions.Web);
