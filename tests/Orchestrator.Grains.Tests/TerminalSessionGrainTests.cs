@@ -14,28 +14,28 @@ public sealed class TerminalSessionGrainTests(FakeTimeClusterFixture fixture)
     {
         var tenant = await NewTenantAsync(new TenantQuotas(SessionIdleTimeout: Timeout));
         var (grain, sid) = Session(tenant);
-        await grain.CreateAsync(new TerminalSessionSpec(Name: "idle"), TestContext.Current.CancellationToken);
+        await grain.CreateAsync(new TerminalSessionSpec(Name: "idle"));
 
         fixture.Clock.Advance(TimeSpan.FromMinutes(5));
-        await grain.SendInputAsync(new TerminalInput(Text: "ls"), TestContext.Current.CancellationToken);
+        await grain.SendInputAsync(new TerminalInput(Text: "ls"));
         fixture.Clock.Advance(TimeSpan.FromMinutes(9));
-        Assert.Equal(TerminalSessionStatus.Running, (await grain.CheckIdleAsync(TestContext.Current.CancellationToken))!.Status);
+        Assert.Equal(TerminalSessionStatus.Running, (await grain.CheckIdleAsync())!.Status);
 
         // Somebody attached: watching is not idle, however long.
         var tmux = fixture.Terminals.Find(tenant, "box", sid)!;
         tmux.Attached = 1;
         fixture.Clock.Advance(TimeSpan.FromMinutes(2));
-        Assert.Equal(TerminalSessionStatus.Running, (await grain.CheckIdleAsync(TestContext.Current.CancellationToken))!.Status);
+        Assert.Equal(TerminalSessionStatus.Running, (await grain.CheckIdleAsync())!.Status);
 
         tmux.Attached = 0;
-        var ended = await grain.CheckIdleAsync(TestContext.Current.CancellationToken);
+        var ended = await grain.CheckIdleAsync();
 
         Assert.Equal(TerminalSessionStatus.Ended, ended!.Status);
         Assert.Equal(TerminalSessionEndReasons.Idle, ended.EndedReason);
         Assert.Null(fixture.Terminals.Find(tenant, "box", sid));
         Assert.Contains(sid, await fixture.Client.GetGrain<ITerminalSessionListGrain>($"{tenant}/box").ListAsync());
-        Assert.Equal(TerminalSessionEndReasons.Idle, (await grain.GetAsync(TestContext.Current.CancellationToken)).EndedReason);
-        await Assert.ThrowsAsync<TerminalSessionEndedException>(() => grain.SendInputAsync(new TerminalInput(Text: "ls"), TestContext.Current.CancellationToken));
+        Assert.Equal(TerminalSessionEndReasons.Idle, (await grain.GetAsync()).EndedReason);
+        await Assert.ThrowsAsync<TerminalSessionEndedException>(() => grain.SendInputAsync(new TerminalInput(Text: "ls")));
     }
 
     [Fact]
@@ -43,21 +43,21 @@ public sealed class TerminalSessionGrainTests(FakeTimeClusterFixture fixture)
     {
         var tenant = await NewTenantAsync(new TenantQuotas(SessionIdleTimeout: Timeout));
         var (grain, sid) = Session(tenant);
-        await grain.CreateAsync(new TerminalSessionSpec(Command: "top"), TestContext.Current.CancellationToken);
+        await grain.CreateAsync(new TerminalSessionSpec(Command: "top"));
         fixture.Clock.Advance(TimeSpan.FromMinutes(9));
         fixture.Terminals.Find(tenant, "box", sid)!.Activity = fixture.Clock.GetUtcNow();
         fixture.Clock.Advance(TimeSpan.FromMinutes(9));
 
-        var info = await grain.CheckIdleAsync(TestContext.Current.CancellationToken);
+        var info = await grain.CheckIdleAsync();
 
         Assert.Equal(TerminalSessionStatus.Running, info!.Status);
         Assert.Equal(fixture.Clock.GetUtcNow() - TimeSpan.FromMinutes(9), info.LastActivityAt);
 
         var untimed = await NewTenantAsync(null);
         var (forever, _) = Session(untimed);
-        await forever.CreateAsync(new TerminalSessionSpec(), TestContext.Current.CancellationToken);
+        await forever.CreateAsync(new TerminalSessionSpec());
         fixture.Clock.Advance(TimeSpan.FromDays(60));
-        Assert.Equal(TerminalSessionStatus.Running, (await forever.CheckIdleAsync(TestContext.Current.CancellationToken))!.Status);
+        Assert.Equal(TerminalSessionStatus.Running, (await forever.CheckIdleAsync())!.Status);
     }
 
     [Fact]
@@ -65,17 +65,17 @@ public sealed class TerminalSessionGrainTests(FakeTimeClusterFixture fixture)
     {
         var tenant = await NewTenantAsync(null);
         var (grain, sid) = Session(tenant);
-        await grain.CreateAsync(new TerminalSessionSpec(Command: "make"), TestContext.Current.CancellationToken);
+        await grain.CreateAsync(new TerminalSessionSpec(Command: "make"));
         var tmux = fixture.Terminals.Find(tenant, "box", sid)!;
         (tmux.Dead, tmux.ExitCode) = (true, 2);
 
-        var info = await grain.GetAsync(TestContext.Current.CancellationToken);
+        var info = await grain.GetAsync();
 
         Assert.Equal((TerminalSessionStatus.Exited, 2), (info.Status, info.ExitCode));
-        await Assert.ThrowsAsync<TerminalSessionEndedException>(() => grain.SendInputAsync(new TerminalInput(Keys: ["Enter"]), TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<TerminalSessionEndedException>(() => grain.SendInputAsync(new TerminalInput(Keys: ["Enter"])));
 
-        await grain.DeleteAsync(TestContext.Current.CancellationToken);
-        await Assert.ThrowsAsync<TerminalSessionNotFoundException>(() => grain.GetAsync(TestContext.Current.CancellationToken));
+        await grain.DeleteAsync();
+        await Assert.ThrowsAsync<TerminalSessionNotFoundException>(() => grain.GetAsync());
         Assert.DoesNotContain(sid, await fixture.Client.GetGrain<ITerminalSessionListGrain>($"{tenant}/box").ListAsync());
     }
 
@@ -85,11 +85,11 @@ public sealed class TerminalSessionGrainTests(FakeTimeClusterFixture fixture)
         var tenant = await NewTenantAsync(null);
         var grain = fixture.Client.GetGrain<ITenantGrain>(tenant);
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => grain.SetQuotasAsync(new TenantQuotas(SessionIdleTimeout: TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => grain.SetQuotasAsync(new TenantQuotas(SessionIdleTimeout: TimeSpan.FromSeconds(30))));
 
         Assert.Contains("session_idle_timeout", error.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ArgumentException>(() => grain.SetQuotasAsync(new TenantQuotas(SessionIdleTimeout: TimeSpan.FromDays(31)), TestContext.Current.CancellationToken));
-        Assert.Equal(Timeout, (await grain.SetQuotasAsync(new TenantQuotas(SessionIdleTimeout: Timeout), TestContext.Current.CancellationToken)).Quotas.SessionIdleTimeout);
+        await Assert.ThrowsAsync<ArgumentException>(() => grain.SetQuotasAsync(new TenantQuotas(SessionIdleTimeout: TimeSpan.FromDays(31))));
+        Assert.Equal(Timeout, (await grain.SetQuotasAsync(new TenantQuotas(SessionIdleTimeout: Timeout))).Quotas.SessionIdleTimeout);
     }
 
     private (ITerminalSessionGrain Grain, string Id) Session(string tenant)
@@ -101,7 +101,7 @@ public sealed class TerminalSessionGrainTests(FakeTimeClusterFixture fixture)
     private async Task<string> NewTenantAsync(TenantQuotas? quotas)
     {
         var tenant = "idle-" + Guid.NewGuid().ToString("N")[..12];
-        await fixture.Client.GetGrain<ITenantGrain>(tenant).CreateAsync("Idle test", quotas, TestContext.Current.CancellationToken);
+        await fixture.Client.GetGrain<ITenantGrain>(tenant).CreateAsync("Idle test", quotas);
         return tenant;
     }
 }

@@ -29,6 +29,7 @@ public static class SessionEndpoints
             .WithPathParameter("id", "The instance's name.")
             .WithRequestBody(typeof(CreateSessionRequest), "The program to run.", required: false, "application/json")
             .Produces<SessionResponse>(StatusCodes.Status201Created)
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The session's URL.")
             .ProducesProblems(400, 404, 409, 502, 503);
         api.MapGet("/", ListAsync).WithName("ListSessions")
             .WithSummary("List an instance's sessions")
@@ -63,7 +64,8 @@ public static class SessionEndpoints
             .WithPathParameter("sid", "The session's id.")
             .WithQueryParameter<int>("scrollback", $"Lines of history above the screen, from 0 to {TerminalSessionRules.MaxScrollback} (default 0).")
             .WithHeaderParameter("Accept", "text/plain (default) or application/json for the cursor position too.")
-            .Produces<SessionScreenResponse>(StatusCodes.Status200OK, "application/json")
+            .WithResponse(StatusCodes.Status200OK, "The screen, one line per row.", [typeof(string)], "text/plain")
+            .WithResponse(StatusCodes.Status200OK, "The screen with the cursor position and size.", [typeof(SessionScreenResponse)], "application/json")
             .ProducesProblems(400, 404, 409, 502, 503);
         api.MapPost("/{sid}/input", InputAsync).WithName("SendSessionInput")
             .WithSummary("Type into a session")
@@ -114,7 +116,7 @@ public static class SessionEndpoints
         try
         {
             var info = await Session(cluster, user, id, sessionId).CreateAsync(spec!, cancellationToken);
-            return TypedResults.Created($"/api/instances/{id}/sessions/{sessionId}", SessionResponse.From(info));
+            return new WithLocation($"/api/instances/{id}/sessions/{sessionId}", TypedResults.Json(SessionResponse.From(info), InstanceEndpoints.Json, statusCode: StatusCodes.Status201Created));
         }
         catch (Exception ex) when (InstanceProblems.FromException(ex) is { } mapped)
         {
@@ -139,7 +141,7 @@ public static class SessionEndpoints
 
             var ids = await cluster.GetGrain<ITerminalSessionListGrain>(instanceKey).ListAsync();
             var sessions = await Task.WhenAll(ids.Select(sid => Session(cluster, user, id, sid).GetAsync(cancellationToken)));
-            return TypedResults.Ok(new SessionListResponse([.. sessions.Select(SessionResponse.From)]));
+            return TypedResults.Json(new SessionListResponse([.. sessions.Select(SessionResponse.From)]), InstanceEndpoints.Json);
         }
         catch (Exception ex) when (InstanceProblems.FromException(ex) is { } mapped)
         {
@@ -148,7 +150,7 @@ public static class SessionEndpoints
     }
 
     internal static Task<IResult> GetAsync(string id, string sid, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken) =>
-        CallAsync(id, sid, user, cluster, async g => TypedResults.Ok(SessionResponse.From(await g.GetAsync(cancellationToken))));
+        CallAsync(id, sid, user, cluster, async g => TypedResults.Json(SessionResponse.From(await g.GetAsync(cancellationToken)), InstanceEndpoints.Json));
 
     internal static async Task<IResult> RenameAsync(string id, string sid, HttpRequest request, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
@@ -161,7 +163,7 @@ public static class SessionEndpoints
         var (name, problem) = SessionRequestParser.ParseRename(body);
         return problem is { } p
             ? InstanceProblems.Invalid(p.Field, p.Problem)
-            : await CallAsync(id, sid, user, cluster, async g => TypedResults.Ok(SessionResponse.From(await g.RenameAsync(name!, cancellationToken))));
+            : await CallAsync(id, sid, user, cluster, async g => TypedResults.Json(SessionResponse.From(await g.RenameAsync(name!, cancellationToken)), InstanceEndpoints.Json));
     }
 
     internal static Task<IResult> DeleteAsync(string id, string sid, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken) =>
@@ -185,7 +187,7 @@ public static class SessionEndpoints
         {
             var screen = await g.GetScreenAsync(scrollback, cancellationToken);
             return json
-                ? TypedResults.Ok(new SessionScreenResponse(screen.Text, screen.CursorX, screen.CursorY, screen.Columns, screen.Rows))
+                ? TypedResults.Json(new SessionScreenResponse(screen.Text, screen.CursorX, screen.CursorY, screen.Columns, screen.Rows), InstanceEndpoints.Json)
                 : TypedResults.Text(screen.Text, "text/plain", Encoding.UTF8);
         });
     }
@@ -359,6 +361,17 @@ public static class SessionEndpoints
         {
             return (default, InstanceProblems.Invalid("body", $"is not valid JSON: {ex.Message}"));
         }
+    }
+}
+
+/// <summary>An answer with a Location header.</summary>
+internal sealed class WithLocation(string location, IResult inner) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        httpContext.Response.Headers.Location = location;
+        return inner.ExecuteAsync(httpContext);
     }
 }
 
