@@ -140,7 +140,7 @@ public static class TenantEndpoints
             return InstanceProblems.Invalid("id", invalid);
         }
 
-        var (body, problem) = await ReadObjectAsync(request, ["max_instances", "max_concurrent_runs", "max_run_depth"], cancellationToken);
+        var (body, problem) = await ReadObjectAsync(request, ["max_instances", "max_concurrent_runs", "max_run_depth", "session_idle_timeout"], cancellationToken);
         if (problem is not null)
         {
             return problem;
