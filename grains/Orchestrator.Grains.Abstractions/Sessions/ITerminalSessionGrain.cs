@@ -19,10 +19,6 @@ public interface ITerminalSessionGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<TerminalSessionInfo> GetAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>The session as last recorded, without asking the machine; null when it does not exist.</summary>
-    [Alias("Peek"), Orleans.Concurrency.AlwaysInterleave]
-    Task<TerminalSessionInfo?> PeekAsync();
-
     [Alias("Rename")]
     Task<TerminalSessionInfo> RenameAsync(string name, CancellationToken cancellationToken = default);
 

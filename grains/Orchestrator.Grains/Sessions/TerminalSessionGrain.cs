@@ -72,8 +72,6 @@ internal sealed partial class TerminalSessionGrain(
         return Info(attached);
     }
 
-    public Task<TerminalSessionInfo?> PeekAsync() => Task.FromResult(Exists ? Info(attached: 0) : null);
-
     public async Task<TerminalSessionInfo> RenameAsync(string name, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);

@@ -218,9 +218,9 @@ public static class SessionEndpoints
         IResult? problem = IdProblem(id, sid)
             ?? (mode is "interactive" or "view" ? null : InstanceProblems.Invalid("mode", "must be 'interactive' or 'view'"));
         var scrollback = 0;
-        if (problem is null && !TryScrollback(request, out scrollback, out problem))
+        if (problem is null)
         {
-            problem ??= InstanceProblems.Invalid("scrollback", "is invalid");
+            TryScrollback(request, out scrollback, out problem);
         }
 
         var (columns, rows) = (ShellRelay.DefaultColumns, ShellRelay.DefaultRows);
