@@ -44,6 +44,7 @@ public static class GrainServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SshPoolOptions>>().Value,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SshConnectionPool>>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ITerminalMachine, SshTerminalMachine>();
 
         // Runs: events and the run index on PostgreSQL when the silo has a database, in memory otherwise (dev).
         services.AddRunStores(configuration.GetConnectionString("Orchestrator"));

@@ -81,6 +81,7 @@ public static class GatewayExtensions
         routes.MapInstanceResourceEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));
         // Exec output and shells live as long as the command or the WebSocket: no request timeout.
         routes.MapExecEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Exec)).DisableRequestTimeout();
+        routes.MapSessionEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Exec)).DisableRequestTimeout();
         routes.MapWorkflowEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Workflows));
         routes.MapRunEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Runs));
         routes.MapSecretEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Secrets));

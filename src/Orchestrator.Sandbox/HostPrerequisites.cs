@@ -3,7 +3,9 @@ namespace Orchestrator.Sandbox;
 /// <summary>A host program the machine sandboxes need or use, and the Debian/Ubuntu package that brings it.</summary>
 /// <param name="Tool">The program, e.g. <c>sshd</c>.</param>
 /// <param name="Package">The package that installs it, e.g. <c>openssh-server</c>.</param>
-/// <param name="Required">False for what only improves the sandboxes (bubblewrap isolates machines; without it they still work).</param>
+/// <param name="Required">
+/// False for what machines work without: bubblewrap isolates them, tmux runs their named terminal sessions.
+/// </param>
 /// <param name="Configured">The path a setting named, when the tool was looked for there rather than on PATH.</param>
 public sealed record MissingPrerequisite(string Tool, string Package, bool Required, string? Configured = null);
 
@@ -43,6 +45,12 @@ public static class HostPrerequisites
         if (options.UseBubblewrap != false && HostTool.Find("bwrap", MachineSandboxes.DefaultBubblewrapPath) is null)
         {
             missing.Add(new MissingPrerequisite("bwrap", "bubblewrap", Required: options.UseBubblewrap == true));
+        }
+
+        // Machines share the host's /usr: the host's tmux is theirs.
+        if (HostTool.Find("tmux", "/usr/bin/tmux") is null)
+        {
+            missing.Add(new MissingPrerequisite("tmux", "tmux", Required: false));
         }
 
         return missing;

@@ -27,6 +27,7 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await SystemAsync(tenant, anonymous);
         await TenantsAsync(admin, tenant);
         await InstancesAsync(tenant, fixture.Validator);
+        await SessionsAsync(tenant, fixture.Validator);
         await WorkflowsAndRunsAsync(tenant);
         await TransitionsAsync(tenant);
         await SecretsAsync(tenant);
@@ -58,7 +59,8 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await ExpectAsync(admin, HttpMethod.Get, $"/api/tenants/{id}", 200);
         await ExpectAsync(admin, HttpMethod.Get, "/api/tenants/no-such-tenant", 404);
         await ExpectAsync(admin, HttpMethod.Get, "/api/tenants/Not_An_Id", 400);
-        await ExpectAsync(admin, HttpMethod.Put, $"/api/tenants/{id}/quotas", 200, Json(new JsonObject { ["max_instances"] = 5 }));
+        await ExpectAsync(admin, HttpMethod.Put, $"/api/tenants/{id}/quotas", 200, Json(new JsonObject { ["max_instances"] = 5, ["session_idle_timeout"] = 3600 }));
+        await ExpectAsync(admin, HttpMethod.Put, $"/api/tenants/{id}/quotas", 400, Json(new JsonObject { ["session_idle_timeout"] = 5 }));
         await ExpectAsync(admin, HttpMethod.Put, $"/api/tenants/{id}/quotas", 400, Json(new JsonObject { ["max_instances"] = -1 }));
         var key = await ExpectAsync(admin, HttpMethod.Post, $"/api/tenants/{id}/keys", 201, Json(new JsonObject { ["name"] = "ci", ["expires_in_days"] = 30 }));
         await ExpectAsync(admin, HttpMethod.Post, $"/api/tenants/{id}/keys", 400, Json(new JsonObject { ["expires_in_days"] = 0 }));
@@ -111,6 +113,44 @@ public sealed class ConformanceTests(ContractFixture fixture)
         using var upgrade = new HttpResponseMessage(socket.HttpStatusCode);
         socket.Dispose();
         validator.Check(HttpMethod.Get, shell.AbsolutePath, (int)socket.HttpStatusCode, upgrade.Headers, contentHeaders: null, []);
+    }
+
+    private static async Task SessionsAsync(HttpClient tenant, ContractValidator validator)
+    {
+        var sessions = $"/api/instances/{Box}/sessions";
+        var created = await ExpectAsync(tenant, HttpMethod.Post, sessions, 201, Json(new JsonObject { ["name"] = "conformance", ["command"] = "sleep 600", ["cols"] = 100, ["rows"] = 30 }));
+        var session = $"{sessions}/{(string)created!["id"]!}";
+        await ExpectAsync(tenant, HttpMethod.Post, sessions, 400, Json(new JsonObject { ["rows"] = 0 }));
+        await ExpectAsync(tenant, HttpMethod.Post, "/api/instances/no-such-box/sessions", 404, Json(new JsonObject()));
+        await ExpectAsync(tenant, HttpMethod.Get, sessions, 200);
+        await ExpectAsync(tenant, HttpMethod.Get, session, 200);
+        await ExpectAsync(tenant, HttpMethod.Get, $"{sessions}/s-000000000000", 404);
+        await ExpectAsync(tenant, HttpMethod.Patch, session, 200, Json(new JsonObject { ["name"] = "renamed" }));
+        await ExpectAsync(tenant, HttpMethod.Patch, session, 400, Json(new JsonObject { ["name"] = "not valid" }));
+        await ExpectAsync(tenant, HttpMethod.Get, $"{session}/screen", 200, accept: "application/json");
+        await ExpectAsync(tenant, HttpMethod.Get, $"{session}/screen?scrollback=100", 200, accept: "text/plain");
+        await ExpectAsync(tenant, HttpMethod.Get, $"{session}/screen?scrollback=-1", 400);
+        await ExpectAsync(tenant, HttpMethod.Post, $"{session}/input", 204, Json(new JsonObject { ["keys"] = new JsonArray("C-z") }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"{session}/input", 400, Json(new JsonObject { ["keys"] = new JsonArray("Hyper-x") }));
+        await ExpectAsync(tenant, HttpMethod.Get, $"{session}/attach?mode=bogus", 400);
+
+        using (var socket = new ClientWebSocket())
+        {
+            socket.Options.SetRequestHeader("Authorization", tenant.DefaultRequestHeaders.Authorization!.ToString());
+            socket.Options.CollectHttpResponseDetails = true;
+            var attach = new UriBuilder(tenant.BaseAddress!) { Scheme = "ws", Path = $"{session}/attach", Query = "mode=view" }.Uri;
+            await socket.ConnectAsync(attach, CancellationToken.None);
+            Assert.Equal(HttpStatusCode.SwitchingProtocols, socket.HttpStatusCode);
+            using var upgrade = new HttpResponseMessage(socket.HttpStatusCode);
+            validator.Check(HttpMethod.Get, attach.AbsolutePath, (int)socket.HttpStatusCode, upgrade.Headers, contentHeaders: null, []);
+        }
+
+        await ExpectAsync(tenant, HttpMethod.Delete, session, 204);
+        await ExpectAsync(tenant, HttpMethod.Delete, session, 404);
+        var exited = await ExpectAsync(tenant, HttpMethod.Post, sessions, 201, Json(new JsonObject { ["command"] = "exit 5" }));
+        var done = $"{sessions}/{(string)exited!["id"]!}";
+        await Wait.UntilAsync(async () => (string?)(await ExpectAsync(tenant, HttpMethod.Get, done, 200))!["status"] == "exited", "the session whose program exited to say so");
+        await ExpectAsync(tenant, HttpMethod.Post, $"{done}/input", 409, Json(new JsonObject { ["text"] = "too late" }));
     }
 
     private static async Task WorkflowsAndRunsAsync(HttpClient tenant)

@@ -25,6 +25,9 @@ public sealed class FakeTimeClusterFixture : IAsyncLifetime
 
     public FakeTimeProvider Clock { get; } = new(Epoch);
 
+    /// <summary>The tmux side of terminal sessions, faked: the session grain's logic is what these tests drive.</summary>
+    public FakeTerminalMachine Terminals { get; } = new();
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IClusterClient Client => Cluster.Client;
@@ -67,6 +70,7 @@ public sealed class FakeTimeClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<TimeProvider>(Clock);
             host.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
             host.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, Clock);
+            host.Services.AddSingleton<Sessions.ITerminalMachine>(Terminals);
             host.Services.AddOrchestratorGrains(host.Configuration, encryptionKey);
             host.Services.AddSingleton<IMachineProvider>(_ => Fly.Provider);
         });

@@ -30,6 +30,14 @@ public interface ISshSessionGrain : IGrainWithStringKey
     [Alias("Shell")]
     IAsyncEnumerable<ShellEvent> ShellAsync(int columns, int rows, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="ShellAsync"/>, but the PTY runs <paramref name="command"/> (shell text, as root) instead of staying
+    /// in the login shell: <see cref="ShellEventKind.Opened"/> comes once the command has started, and nothing the
+    /// login shell printed before it (prompt, banners) is relayed.
+    /// </summary>
+    [Alias("RunInTerminal")]
+    IAsyncEnumerable<ShellEvent> RunInTerminalAsync(int columns, int rows, string command, CancellationToken cancellationToken = default);
+
     /// <summary>Sends keystrokes to the open shell.</summary>
     /// <exception cref="Instances.InstanceConflictException">No shell is open in this session.</exception>
     [Alias("WriteShell"), AlwaysInterleave]

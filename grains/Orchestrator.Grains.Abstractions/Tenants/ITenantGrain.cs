@@ -73,8 +73,15 @@ public interface ITenantGrain : IGrainWithStringKey
 public sealed record TenantQuotas(
     [property: Id(0)] int? MaxInstances = null,
     [property: Id(1)] int? MaxConcurrentRuns = null,
-    [property: Id(2)] int? MaxRunDepth = null)
+    [property: Id(2)] int? MaxRunDepth = null,
+    [property: Id(3)] TimeSpan? SessionIdleTimeout = null)
 {
+    /// <summary>The shortest <see cref="SessionIdleTimeout"/>: idle sessions are looked at once a minute at most.</summary>
+    public static readonly TimeSpan MinSessionIdleTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest <see cref="SessionIdleTimeout"/>.</summary>
+    public static readonly TimeSpan MaxSessionIdleTimeout = TimeSpan.FromDays(30);
+
     /// <summary>The deepest a run may nest its child runs (<c>workflow</c> steps) at most.</summary>
     public const int MaxRunDepthLimit = 100;
 

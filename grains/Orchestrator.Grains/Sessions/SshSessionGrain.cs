@@ -34,6 +34,8 @@ internal sealed partial class SshSessionGrain(
     // constant whatever the output size, and the SSH window stalls the remote command instead.
     private const int OutputBufferChunks = 16;
     private const int ShellReadBufferSize = 16 * 1024;
+    private const string LaunchMarker = "orchestrator-launch";
+    private const int MaxLaunchPreamble = 256 * 1024;
 
     private string _instanceKey = "";
     private string _instanceId = "";
@@ -116,7 +118,16 @@ internal sealed partial class SshSessionGrain(
         }
     }
 
-    public async IAsyncEnumerable<ShellEvent> ShellAsync(int columns, int rows, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<ShellEvent> ShellAsync(int columns, int rows, CancellationToken cancellationToken) =>
+        RunShellAsync(columns, rows, command: null, cancellationToken);
+
+    public IAsyncEnumerable<ShellEvent> RunInTerminalAsync(int columns, int rows, string command, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(command);
+        return RunShellAsync(columns, rows, command, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<ShellEvent> RunShellAsync(int columns, int rows, string? command, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (ExecCommandRules.ValidateWindow(columns, rows) is { } windowProblem)
         {
@@ -134,9 +145,14 @@ internal sealed partial class SshSessionGrain(
             var shell = await OpenShellAsync(columns, rows, cancellationToken);
             _shell = shell;
             LogShellOpened(_instanceKey, columns, rows);
-            yield return new ShellEvent(ShellEventKind.Opened);
-
             var buffer = new byte[ShellReadBufferSize];
+            var skipped = command is null ? null : await LaunchAsync(shell, command, buffer, cancellationToken);
+            yield return new ShellEvent(ShellEventKind.Opened);
+            if (skipped is { Length: > 0 })
+            {
+                yield return new ShellEvent(ShellEventKind.Output, skipped);
+            }
+
             int read;
             while ((read = await shell.Stream.ReadAsync(buffer, cancellationToken)) > 0)
             {
@@ -155,6 +171,45 @@ internal sealed partial class SshSessionGrain(
             }
 
             _shellClaimed = false;
+        }
+    }
+
+    /// <summary>
+    /// Types <paramref name="command"/> into the fresh login shell (the SSH library has no exec request with a PTY)
+    /// and swallows everything up to a marker the shell prints just before it becomes the command: the prompt, banners
+    /// and the typed line's echo. The echo shows the marker as the text <c>\036</c>, never as the byte, so only the
+    /// printed marker ends the skip. Returns the command's first output after it.
+    /// </summary>
+    private static async Task<byte[]> LaunchAsync(ISshShell shell, string command, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var launch = Encoding.UTF8.GetBytes($"stty -echo; printf '\\036{LaunchMarker}\\n'; exec {command}\n");
+        await shell.Stream.WriteAsync(launch, cancellationToken);
+        var marker = Encoding.ASCII.GetBytes("\u001E" + LaunchMarker);
+        using var seen = new MemoryStream();
+        while (true)
+        {
+            var read = await shell.Stream.ReadAsync(buffer, cancellationToken);
+            if (read == 0)
+            {
+                return [];
+            }
+
+            seen.Write(buffer, 0, read);
+            var bytes = seen.GetBuffer().AsSpan(0, (int)seen.Length);
+            var at = bytes.IndexOf(marker);
+            if (at >= 0)
+            {
+                var after = bytes[(at + marker.Length)..];
+                var newline = after.IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    return after[(newline + 1)..].ToArray();
+                }
+            }
+            else if (seen.Length > MaxLaunchPreamble)
+            {
+                throw new InstanceUnreachableException(UnreachableReasons.Unreachable, "The machine's login shell did not start the terminal's command.");
+            }
         }
     }
 

@@ -16,6 +16,7 @@ public sealed class TenantState
     [Id(5)] public int? MaxConcurrentRuns { get; set; }
     [Id(6)] public List<ApiKeyRecord> Keys { get; set; } = [];
     [Id(7)] public int? MaxRunDepth { get; set; }
+    [Id(8)] public TimeSpan? SessionIdleTimeout { get; set; }
 }
 
 /// <summary>A stored key: the salted SHA-256 of its secret, never the secret.</summary>
@@ -74,6 +75,7 @@ internal sealed partial class TenantGrain(
         state.State.MaxInstances = quotas?.MaxInstances;
         state.State.MaxConcurrentRuns = quotas?.MaxConcurrentRuns;
         state.State.MaxRunDepth = quotas?.MaxRunDepth;
+        state.State.SessionIdleTimeout = quotas?.SessionIdleTimeout;
         state.State.CreatedAt = now;
         state.State.UpdatedAt = now;
         state.State.Revision = 1;
@@ -103,7 +105,9 @@ internal sealed partial class TenantGrain(
         Task.FromResult(new TenantQuotas(
             state.State.MaxInstances ?? defaults.Value.DefaultMaxInstances,
             state.State.MaxConcurrentRuns ?? defaults.Value.DefaultMaxConcurrentRuns,
-            state.State.MaxRunDepth ?? defaults.Value.DefaultMaxRunDepth));
+            state.State.MaxRunDepth ?? defaults.Value.DefaultMaxRunDepth,
+            // No cluster default: sessions stay until deleted unless the tenant says otherwise.
+            state.State.SessionIdleTimeout));
 
     async Task<TenantInfo> ITenantGrain.SetQuotasAsync(TenantQuotas quotas, CancellationToken cancellationToken)
     {
@@ -115,6 +119,7 @@ internal sealed partial class TenantGrain(
             state.State.MaxInstances = quotas.MaxInstances;
             state.State.MaxConcurrentRuns = quotas.MaxConcurrentRuns;
             state.State.MaxRunDepth = quotas.MaxRunDepth;
+            state.State.SessionIdleTimeout = quotas.SessionIdleTimeout;
             state.State.UpdatedAt = time.GetUtcNow();
             state.State.Revision++;
             await state.WriteStateAsync(cancellationToken);
@@ -214,7 +219,7 @@ internal sealed partial class TenantGrain(
         return SHA256.HashData(input);
     }
 
-    private TenantQuotas Quotas => new(state.State.MaxInstances, state.State.MaxConcurrentRuns, state.State.MaxRunDepth);
+    private TenantQuotas Quotas => new(state.State.MaxInstances, state.State.MaxConcurrentRuns, state.State.MaxRunDepth, state.State.SessionIdleTimeout);
 
     private void ThrowIfMissing()
     {
@@ -239,6 +244,13 @@ internal sealed partial class TenantGrain(
         if (quotas?.MaxRunDepth is < 0 or > TenantQuotas.MaxRunDepthLimit)
         {
             throw new ArgumentException($"quotas.max_run_depth must be from 0 to {TenantQuotas.MaxRunDepthLimit}.", nameof(quotas));
+        }
+
+        if (quotas?.SessionIdleTimeout is { } idle && (idle < TenantQuotas.MinSessionIdleTimeout || idle > TenantQuotas.MaxSessionIdleTimeout))
+        {
+            throw new ArgumentException(
+                $"quotas.session_idle_timeout must be from {TenantQuotas.MinSessionIdleTimeout.TotalSeconds:0} to {TenantQuotas.MaxSessionIdleTimeout.TotalSeconds:0} seconds, or null for none.",
+                nameof(quotas));
         }
     }
 

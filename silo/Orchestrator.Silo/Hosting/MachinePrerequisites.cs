@@ -6,8 +6,8 @@ using Orchestrator.Sandbox;
 namespace Orchestrator.Silo.Hosting;
 
 /// <summary>
-/// The embedded emulator's machines run the host's OpenSSH server (isolated with bubblewrap). On a fresh machine
-/// neither is there, and every machine would fail; so before the emulator starts, a root process with apt-get
+/// The embedded emulator's machines run the host's OpenSSH server (isolated with bubblewrap, with the host's tmux for
+/// terminal sessions). On a fresh machine none is there, and every machine would fail; so before the emulator starts, a root process with apt-get
 /// installs them (saying so, and <c>Orchestrator:Machines:InstallPrerequisites=false</c> turns it off). What is
 /// still missing is named once in the log with the command that installs it, and creates are refused with it
 /// (<see cref="IMachineAvailability"/>) rather than making instances that can only fail.
@@ -134,6 +134,6 @@ internal sealed partial class MachinePrerequisites(FlyEmulatorOptions options, I
     [LoggerMessage(Level = LogLevel.Error, Message = "{Problem} Until then, creating an instance answers 503 machines-unavailable.")]
     private static partial void LogMissing(ILogger logger, string problem);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Machines run without isolation: {Tools} missing; install with `{Command}` (as root)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Machines lack {Tools} (without bwrap they run without isolation, without tmux they cannot run terminal sessions); install with `{Command}` (as root)")]
     private static partial void LogOptionalMissing(ILogger logger, string tools, string command);
 }

@@ -24,6 +24,7 @@ public static class InstanceProblems
     public const string QuotaExceeded = TypeBase + "quota-exceeded";
     public const string InstanceFailed = TypeBase + "instance-failed";
     public const string MachinesUnavailable = TypeBase + "machines-unavailable";
+    public const string SessionEnded = TypeBase + "session-ended";
 
     public static IResult Invalid(string field, string problem) =>
         TypedResults.Problem(
@@ -43,6 +44,8 @@ public static class InstanceProblems
         InstanceProviderException ex => FromProvider(ex),
         InstanceVolumeUnavailableException ex => FromVolume(ex),
         InstanceUnreachableException ex => FromUnreachable(ex),
+        TerminalSessionNotFoundException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status404NotFound, title: "No such session", type: NotFound),
+        TerminalSessionEndedException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The session has ended", type: SessionEnded),
         Grains.Tenants.QuotaExceededException ex => FromQuota(ex),
         MachinesUnavailableException ex => TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "This cluster cannot run machines now", type: MachinesUnavailable),
         // The cluster did not answer in time, or the silo holding the grain just left: worth retrying, not a bug.

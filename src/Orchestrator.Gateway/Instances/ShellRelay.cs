@@ -61,15 +61,40 @@ internal static class ShellRelay
             return;
         }
 
+        await RelayAsync(context, grain, events, closing, viewOnly: false, prelude: null, exitCode: null);
+    }
+
+    /// <summary>
+    /// Accepts the WebSocket and relays an opened terminal (its first event already read) until either side ends it.
+    /// A view-only relay drops the client's keystrokes; <paramref name="prelude"/> is sent before the terminal's
+    /// output; <paramref name="exitCode"/>, when given, says the exit code to report when the terminal ends without one.
+    /// </summary>
+    internal static async Task RelayAsync(
+        HttpContext context,
+        ISshSessionGrain grain,
+        IAsyncEnumerator<ShellEvent> events,
+        CancellationTokenSource closing,
+        bool viewOnly,
+        byte[]? prelude,
+        Func<Task<int?>>? exitCode)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(closing);
         // Browsers cannot set headers on a WebSocket: they offer "orchestrator" and "bearer.<key>" as
         // subprotocols instead, and the connection must select one of the offered ones to open.
         using var socket = await context.WebSockets.AcceptWebSocketAsync(
             context.WebSockets.WebSocketRequestedProtocols.Contains(ApiKeyAuthenticationHandler.WebSocketProtocol) ? ApiKeyAuthenticationHandler.WebSocketProtocol : null);
         // When the client closes (or the socket breaks), stop relaying output: ending the enumeration closes the shell.
-        var input = PumpInputAsync(socket, grain, closing.Token).ContinueWith(_ => closing.Cancel(), TaskScheduler.Default);
+        var input = PumpInputAsync(socket, grain, viewOnly, closing.Token).ContinueWith(_ => closing.Cancel(), TaskScheduler.Default);
         var closeReason = "shell exited";
         try
         {
+            if (prelude is { Length: > 0 })
+            {
+                await socket.SendAsync(prelude, WebSocketMessageType.Binary, endOfMessage: true, closing.Token);
+            }
+
             while (await events.MoveNextAsync())
             {
                 var item = events.Current;
@@ -79,7 +104,8 @@ internal static class ShellRelay
                 }
                 else if (item.Kind == ShellEventKind.Exited)
                 {
-                    var exit = JsonSerializer.SerializeToUtf8Bytes(new ShellControl("exit", ExitCode: item.ExitCode), InstanceEndpoints.Json);
+                    var code = exitCode is null ? item.ExitCode : await exitCode();
+                    var exit = JsonSerializer.SerializeToUtf8Bytes(new ShellControl("exit", ExitCode: code), InstanceEndpoints.Json);
                     await socket.SendAsync(exit, WebSocketMessageType.Text, endOfMessage: true, closing.Token);
                 }
             }
@@ -110,10 +136,11 @@ internal static class ShellRelay
     }
 
     /// <summary>Relays the client's frames: binary frames are keystrokes, text frames are JSON control messages.</summary>
-    private static async Task PumpInputAsync(WebSocket socket, ISshSessionGrain grain, CancellationToken cancellationToken)
+    private static async Task PumpInputAsync(WebSocket socket, ISshSessionGrain grain, bool viewOnly, CancellationToken cancellationToken)
     {
         var buffer = new byte[16 * 1024];
         using var control = new MemoryStream();
+        var warned = false;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -126,7 +153,16 @@ internal static class ShellRelay
 
                 if (received.MessageType == WebSocketMessageType.Binary)
                 {
-                    if (received.Count > 0)
+                    if (viewOnly)
+                    {
+                        // Said once, so a typing viewer is not flooded with errors.
+                        if (!warned)
+                        {
+                            warned = true;
+                            await SendControlErrorAsync(socket, "this attach is view-only: keystrokes are ignored", cancellationToken);
+                        }
+                    }
+                    else if (received.Count > 0)
                     {
                         await grain.WriteShellAsync(buffer.AsSpan(0, received.Count).ToArray(), cancellationToken);
                     }
@@ -193,7 +229,7 @@ internal static class ShellRelay
         await socket.SendAsync(error, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
     }
 
-    private static bool TryWindow(HttpRequest request, out int columns, out int rows, out (string Field, string Problem) problem)
+    internal static bool TryWindow(HttpRequest request, out int columns, out int rows, out (string Field, string Problem) problem)
     {
         columns = DefaultColumns;
         rows = DefaultRows;

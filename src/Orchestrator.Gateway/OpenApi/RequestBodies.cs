@@ -107,7 +107,10 @@ public sealed record TenantQuotasRequest(
     int? MaxConcurrentRuns = null,
     [property: Range(0, 100)]
     [property: Description("How deep runs may nest child runs (workflow steps), from 0 to 100; null for the cluster's default (5).")]
-    int? MaxRunDepth = null);
+    int? MaxRunDepth = null,
+    [property: Range(60, 2592000)]
+    [property: Description("Seconds a terminal session may stay idle (no input or output, nobody attached) before it is ended, from 60 to 2592000; null for no limit (the default).")]
+    int? SessionIdleTimeout = null);
 
 /// <summary>The body of <c>POST /api/tenants/{id}/keys</c> (optional).</summary>
 [RefusesUnknownMembers]
@@ -127,3 +130,39 @@ public sealed record PutSecretRequest(
     [property: StringLength(65536, MinimumLength = 1)]
     [property: Description("The secret's value: non-empty text, at most 64 KiB of UTF-8, without U+0000. Never shown again.")]
     string Value);
+
+/// <summary>The body of <c>POST /api/instances/{id}/sessions</c> (optional).</summary>
+[RefusesUnknownMembers]
+public sealed record CreateSessionRequest(
+    [property: RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]*$"), StringLength(64, MinimumLength = 1)]
+    [property: Description("A name to show: 1 to 64 letters, digits, '.', '_' or '-'; the session's id when omitted.")]
+    string? Name = null,
+    [property: StringLength(131072, MinimumLength = 1)]
+    [property: Description("The shell command line to run; the login shell when omitted.")]
+    string? Command = null,
+    [property: Description("The working directory to start in; it must exist.")]
+    string? Cwd = null,
+    [property: Description("Environment variables for the program (at most 256); passed to it, never stored.")]
+    IReadOnlyDictionary<string, string>? Env = null,
+    [property: Range(1, 1000)]
+    [property: Description("The window's width until a client attaches, from 1 to 1000 (default 80).")]
+    int? Cols = null,
+    [property: Range(1, 1000)]
+    [property: Description("The window's height until a client attaches, from 1 to 1000 (default 24).")]
+    int? Rows = null);
+
+/// <summary>The body of <c>PATCH /api/instances/{id}/sessions/{sid}</c>.</summary>
+[RefusesUnknownMembers]
+public sealed record RenameSessionRequest(
+    [property: RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]*$"), StringLength(64, MinimumLength = 1)]
+    [property: Description("The new name: 1 to 64 letters, digits, '.', '_' or '-'.")]
+    string Name);
+
+/// <summary>The body of <c>POST /api/instances/{id}/sessions/{sid}/input</c>: text or keys, not both.</summary>
+[RefusesUnknownMembers]
+public sealed record SessionInputRequest(
+    [property: StringLength(65536, MinimumLength = 1)]
+    [property: Description("Text typed literally (no key names are read in it). Not together with keys.")]
+    string? Text = null,
+    [property: Description("tmux key names pressed in order, such as C-c, Enter, Up, Escape, Tab, BSpace, F1 or a single character, with C-, M- or S- in front (at most 256). Not together with text.")]
+    IReadOnlyList<string>? Keys = null);

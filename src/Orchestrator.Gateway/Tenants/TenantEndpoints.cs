@@ -140,7 +140,7 @@ public static class TenantEndpoints
             return InstanceProblems.Invalid("id", invalid);
         }
 
-        var (body, problem) = await ReadObjectAsync(request, ["max_instances", "max_concurrent_runs", "max_run_depth"], cancellationToken);
+        var (body, problem) = await ReadObjectAsync(request, ["max_instances", "max_concurrent_runs", "max_run_depth", "session_idle_timeout"], cancellationToken);
         if (problem is not null)
         {
             return problem;
@@ -304,7 +304,7 @@ public static class TenantEndpoints
             return number;
         }
 
-        if (UnknownField(element, ["max_instances", "max_concurrent_runs", "max_run_depth"], prefix) is { } unknown)
+        if (UnknownField(element, ["max_instances", "max_concurrent_runs", "max_run_depth", "session_idle_timeout"], prefix) is { } unknown)
         {
             return (null, unknown);
         }
@@ -327,9 +327,16 @@ public static class TenantEndpoints
             return (null, depthProblem);
         }
 
-        return depth > TenantQuotas.MaxRunDepthLimit
-            ? (null, InstanceProblems.Invalid(prefix + "max_run_depth", $"must be a whole number from 0 to {TenantQuotas.MaxRunDepthLimit}, or null for the cluster's default"))
-            : (new TenantQuotas(instances, runs, depth), null);
+        if (depth > TenantQuotas.MaxRunDepthLimit)
+        {
+            return (null, InstanceProblems.Invalid(prefix + "max_run_depth", $"must be a whole number from 0 to {TenantQuotas.MaxRunDepthLimit}, or null for the cluster's default"));
+        }
+
+        var idle = Read("session_idle_timeout", out var idleProblem);
+        var (min, max) = ((int)TenantQuotas.MinSessionIdleTimeout.TotalSeconds, (int)TenantQuotas.MaxSessionIdleTimeout.TotalSeconds);
+        return idleProblem is not null || idle is { } seconds && (seconds < min || seconds > max)
+            ? (null, InstanceProblems.Invalid(prefix + "session_idle_timeout", $"must be a whole number of seconds from {min} to {max}, or null for no idle timeout"))
+            : (new TenantQuotas(instances, runs, depth, idle is { } s ? TimeSpan.FromSeconds(s) : null), null);
     }
 
     private static (DateTimeOffset? ExpiresAt, IResult? Problem) ReadExpiry(JsonElement body, DateTimeOffset now)
@@ -402,10 +409,10 @@ public static class TenantEndpoints
 public sealed record TenantResponse(string Id, string DisplayName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Revision, QuotasResponse Quotas)
 {
     public static TenantResponse From(TenantInfo tenant) =>
-        new(tenant.Id, tenant.DisplayName, tenant.CreatedAt, tenant.UpdatedAt, tenant.Revision, new QuotasResponse(tenant.Quotas.MaxInstances, tenant.Quotas.MaxConcurrentRuns, tenant.Quotas.MaxRunDepth));
+        new(tenant.Id, tenant.DisplayName, tenant.CreatedAt, tenant.UpdatedAt, tenant.Revision, new QuotasResponse(tenant.Quotas.MaxInstances, tenant.Quotas.MaxConcurrentRuns, tenant.Quotas.MaxRunDepth, (int?)tenant.Quotas.SessionIdleTimeout?.TotalSeconds));
 }
 
-public sealed record QuotasResponse(int? MaxInstances, int? MaxConcurrentRuns, int? MaxRunDepth);
+public sealed record QuotasResponse(int? MaxInstances, int? MaxConcurrentRuns, int? MaxRunDepth, int? SessionIdleTimeout = null);
 
 /// <summary>A key in a listing: its prefix identifies it; the secret is never kept.</summary>
 public sealed record KeyResponse(string Id, string Name, string Prefix, string Status, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt)
