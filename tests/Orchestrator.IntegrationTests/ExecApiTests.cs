@@ -42,19 +42,25 @@ public sealed class ExecFixture : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
-    internal Task<SiloNode> StartSiloAsync(string connectionString, RecordingKeyFactory? keys = null) =>
+    internal Task<SiloNode> StartSiloAsync(string connectionString, RecordingKeyFactory? keys = null, params string[] extraArguments) =>
         SiloNode.StartAsync(
             connectionString,
             "exec",
             keys is null ? null : services => services.AddSingleton<Orchestrator.Grains.Instances.IInstanceKeyFactory>(keys),
-            $"--FLY_API_TOKEN={Emulator.ApiToken}",
-            $"--Fly:BaseAddress={Emulator.BaseAddress}",
-            $"--Fly:AppName={AppName}",
-            "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
-            "--Orchestrator:Ssh:ConnectRetryWindow=00:00:01",
-            // The workflow tests on this fixture check the silo's own /health/live on 127.0.0.1, which http.check
-            // refuses by default (loopback); the emulator's machines are loopback sandboxes too.
-            "--Orchestrator:Workflows:HttpCheck:AllowedNetworks:0=127.0.0.0/8");
+            [.. SiloArguments(), .. extraArguments]);
+
+    /// <summary>What every silo of this fixture is started with, in-process or as a process of its own.</summary>
+    internal IEnumerable<string> SiloArguments() =>
+    [
+        $"--FLY_API_TOKEN={Emulator.ApiToken}",
+        $"--Fly:BaseAddress={Emulator.BaseAddress}",
+        $"--Fly:AppName={AppName}",
+        "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
+        "--Orchestrator:Ssh:ConnectRetryWindow=00:00:01",
+        // The workflow tests on this fixture check the silo's own /health/live on 127.0.0.1, which http.check
+        // refuses by default (loopback); the emulator's machines are loopback sandboxes too.
+        "--Orchestrator:Workflows:HttpCheck:AllowedNetworks:0=127.0.0.0/8",
+    ];
 
     internal static async Task<JsonElement> CreateStartedAsync(SiloNode silo, string name)
     {

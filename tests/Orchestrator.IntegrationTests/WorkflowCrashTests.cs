@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -28,25 +27,14 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
     public async Task RunsOnAKilledSiloAllFinishOnTheSurvivorWithoutRepeatingCompletedStepsOrMachines()
     {
         var connectionString = await database.CreateDatabaseAsync();
-        var httpPort = LoopbackPort.Free();
-        using var doomed = StartSiloProcess(connectionString, httpPort);
-        try
-        {
-            await RunTheCrashAsync(connectionString, httpPort, doomed);
-        }
-        finally
-        {
-            if (!doomed.HasExited)
-            {
-                doomed.Kill(entireProcessTree: true);
-            }
-        }
+        using var doomed = SiloProcess.Start(connectionString, "crash", SiloArguments());
+        await RunTheCrashAsync(connectionString, doomed);
     }
 
-    private async Task RunTheCrashAsync(string connectionString, int httpPort, Process doomed)
+    private async Task RunTheCrashAsync(string connectionString, SiloProcess doomed)
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
-        await Wait.UntilAsync(async () => await ReadyAsync(http), "the first silo to be ready", TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = doomed.BaseAddress };
+        await doomed.WaitReadyAsync(TimeSpan.FromSeconds(60));
         http.DefaultRequestHeaders.Authorization = ApiKeys.Bearer(await ApiKeys.CreateTenantKeyAsync(http.BaseAddress!, SiloNode.Tenant));
 
         using (var registered = await http.PostAsync("/api/workflows", new StringContent(Workflow, Encoding.UTF8, "application/yaml")))
@@ -84,8 +72,7 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
         }
 
         await using var survivor = await SiloNode.StartAsync(connectionString, "crash", configureServices: null, SiloArguments().ToArray());
-        doomed.Kill(entireProcessTree: true);
-        await doomed.WaitForExitAsync();
+        doomed.Kill();
 
         // The survivor resumes each run from its checkpoint: "work" runs again (same attempt, same key), and a run of
         // it that finds itself already in the log goes on (the first one holds until the kill ends it).
@@ -179,59 +166,6 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
         "--Orleans:Membership:NumVotesForDeathDeclaration=1",
         "--Orleans:Membership:TableRefreshTimeout=00:00:01",
     ];
-
-    private Process StartSiloProcess(string connectionString, int httpPort)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var argument in new[]
-        {
-            $"--urls=http://127.0.0.1:{httpPort}",
-            $"--ConnectionStrings:Orchestrator={connectionString}",
-            "--Orchestrator:ClusterId=crash",
-            $"--Orchestrator:SiloPort={LoopbackPort.Free()}",
-            $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
-            "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
-            $"--Orchestrator:Secrets:EncryptionKey={SiloNode.EncryptionKey}",
-            $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}",
-        }.Concat(SiloArguments()))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Orchestrator__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("FLY_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("The silo process did not start.");
-        // Drained so the silo never blocks on a full pipe; its log is not needed.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task<bool> ReadyAsync(HttpClient http)
-    {
-        try
-        {
-            using var response = await http.GetAsync("/health/ready");
-            return response.StatusCode == HttpStatusCode.OK;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
-    }
 
     private static async Task<string?> RunStatusAsync(HttpClient http, string id)
     {
