@@ -52,6 +52,7 @@ public static class GrainServiceCollectionExtensions
         services.AddSingleton<HttpCheckClients>();
         services.AddSingleton<StepExecutor>();
         services.AddSingleton<Workflows.WorkflowDefinitionCache>();
+        services.TryAddSingleton<Environments.IEnvironmentSessions, Environments.NoEnvironmentSessions>();
         return services;
     }
 }
