@@ -12,7 +12,7 @@ public static partial class EnvironmentRules
     public const int MaxPathLength = 4096;
     public const int MaxLogLimit = 1000;
     public const int DefaultLogLimit = 50;
-    public const int MaxSetupCommandLength = 128 * 1024;
+    public const int MaxSetupCommandLength = 32 * 1024;
 
     /// <summary>Where checkouts live on the machine; a volume, when there is one, is mounted here.</summary>
     public const string WorkspaceRoot = "/workspace";
