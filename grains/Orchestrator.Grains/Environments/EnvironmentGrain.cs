@@ -71,17 +71,17 @@ internal sealed partial class EnvironmentGrain(
     public async Task DeleteAsync(bool keepVolume, CancellationToken cancellationToken)
     {
         _ = RequireSpec();
-        var run = await Run().GetAsync(cancellationToken);
-        if (run is not null && !RunStatuses.IsTerminal(run.Status))
-        {
-            // A cancelled run leaves the machine (its cleanup runs on failure only): destroyed below, with the volume as asked.
-            await Run().CancelAsync(cancellationToken);
-        }
-
+        // The instance first, with the volume as asked: a run cancelled after it finds it destroyed, so its cleanup
+        // (which keeps only a volume the environment was given) has nothing left to decide.
         var instance = GrainFactory.GetGrain<IInstanceGrain>(InstanceKey.Format(Tenant, Id));
         if (await instance.GetAsync(cancellationToken) is { } snapshot && snapshot.DesiredState != InstanceStates.Destroyed)
         {
             await instance.DestroyAsync(keepVolume, cancellationToken);
+        }
+
+        if (await Run().GetAsync(cancellationToken) is { } run && !RunStatuses.IsTerminal(run.Status))
+        {
+            await Run().CancelAsync(cancellationToken);
         }
 
         await GrainFactory.GetGrain<IEnvironmentIndexWriterGrain>(Tenant).RemoveAsync(Id, cancellationToken);
