@@ -22,7 +22,7 @@ public static class GitEndpoints
             .WithSummary("Git status")
             .WithDescription("Branch, upstream, ahead/behind, and each changed, untracked or conflicting path with its index and worktree state.")
             .WithPathParameter("id", "The environment's id.")
-            .Produces<GitStatus>()
+            .Produces<GitStatusResponse>()
             .ProducesProblems(s_gitProblems);
         api.MapGet("/diff", DiffAsync).WithName("GetGitDiff")
             .WithSummary("Git diff")
@@ -45,33 +45,33 @@ public static class GitEndpoints
             .WithDescription("Commits the given paths, or every change (all: true), or else what is staged: 200 with the new commit's sha. Nothing to commit is a 409 git-nothing-to-commit; unresolved conflicts a 409 git-merge-conflict.")
             .WithPathParameter("id", "The environment's id.")
             .WithRequestBody(typeof(GitCommitBody), "What to commit.", required: true, "application/json")
-            .Produces<GitCommitResult>()
+            .Produces<GitCommitResultResponse>()
             .ProducesProblems(s_gitProblems);
         api.MapPost("/push", PushAsync).WithName("GitPush")
             .WithSummary("Push")
             .WithDescription("Pushes a branch (the current one by default) to a remote (origin by default). A non-fast-forward is a 409 git-push-rejected; refused credentials a 502 git-authentication-failed.")
             .WithPathParameter("id", "The environment's id.")
             .WithRequestBody(typeof(GitPushBody), "Where to push; an empty body pushes the current branch to origin.", required: false, "application/json")
-            .Produces<GitPushResult>()
+            .Produces<GitPushResponse>()
             .ProducesProblems(s_gitProblems);
         api.MapPost("/pull", PullAsync).WithName("GitPull")
             .WithSummary("Pull")
             .WithDescription("Fetches and merges the upstream (never rebases). A conflict is a 409 git-merge-conflict listing the conflicting paths.")
             .WithPathParameter("id", "The environment's id.")
-            .Produces<GitPullResult>()
+            .Produces<GitPullResponse>()
             .ProducesProblems(s_gitProblems);
         api.MapPost("/checkout", CheckoutAsync).WithName("GitCheckout")
             .WithSummary("Check out a branch")
             .WithDescription("Switches to a branch (creating it from HEAD when create is true): 200 with the status after. An unknown branch is a 404 git-unknown-branch.")
             .WithPathParameter("id", "The environment's id.")
             .WithRequestBody(typeof(GitCheckoutBody), "The branch.", required: true, "application/json")
-            .Produces<GitStatus>()
+            .Produces<GitStatusResponse>()
             .ProducesProblems(s_gitProblems);
         return api;
     }
 
     internal static Task<IResult> StatusAsync(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken) =>
-        CallAsync(id, async () => Json(await Grain(cluster, user, id).GitStatusAsync(cancellationToken)));
+        CallAsync(id, async () => Json(GitStatusResponse.From(await Grain(cluster, user, id).GitStatusAsync(cancellationToken))));
 
     internal static Task<IResult> DiffAsync(string id, HttpRequest request, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
@@ -104,7 +104,7 @@ public static class GitEndpoints
             return Task.FromResult(InstanceProblems.Invalid("limit", EnvironmentRules.ValidateLimit(0)!));
         }
 
-        return CallAsync(id, async () => Json(new GitLogResponse(await Grain(cluster, user, id).GitLogAsync(limit, cancellationToken))));
+        return CallAsync(id, async () => Json(GitLogResponse.From(await Grain(cluster, user, id).GitLogAsync(limit, cancellationToken))));
     }
 
     internal static async Task<IResult> CommitAsync(string id, HttpRequest request, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
@@ -116,7 +116,7 @@ public static class GitEndpoints
         }
 
         var (commit, commitProblem) = EnvironmentRequestParser.ParseCommit(body);
-        return commitProblem ?? await CallAsync(id, async () => Json(await Grain(cluster, user, id).GitCommitAsync(commit!, cancellationToken)));
+        return commitProblem ?? await CallAsync(id, async () => Json(await CommitResultAsync(Grain(cluster, user, id), commit!, cancellationToken)));
     }
 
     internal static async Task<IResult> PushAsync(string id, HttpRequest request, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
@@ -151,11 +151,11 @@ public static class GitEndpoints
             return InstanceProblems.Invalid("branch", branchProblem);
         }
 
-        return await CallAsync(id, async () => Json(await Grain(cluster, user, id).GitPushAsync(new GitPushRequest(remote, branch, setUpstream), cancellationToken)));
+        return await CallAsync(id, async () => Json(ToResponse(await Grain(cluster, user, id).GitPushAsync(new GitPushRequest(remote, branch, setUpstream), cancellationToken))));
     }
 
     internal static Task<IResult> PullAsync(string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken) =>
-        CallAsync(id, async () => Json(await Grain(cluster, user, id).GitPullAsync(cancellationToken)));
+        CallAsync(id, async () => Json(ToResponse(await Grain(cluster, user, id).GitPullAsync(cancellationToken))));
 
     internal static async Task<IResult> CheckoutAsync(string id, HttpRequest request, ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
@@ -180,8 +180,18 @@ public static class GitEndpoints
             return p2;
         }
 
-        return await CallAsync(id, async () => Json(await Grain(cluster, user, id).GitCheckoutAsync(branch, create, cancellationToken)));
+        return await CallAsync(id, async () => Json(GitStatusResponse.From(await Grain(cluster, user, id).GitCheckoutAsync(branch, create, cancellationToken))));
     }
+
+    private static async Task<GitCommitResultResponse> CommitResultAsync(IEnvironmentGrain grain, GitCommitRequest commit, CancellationToken cancellationToken)
+    {
+        var result = await grain.GitCommitAsync(commit, cancellationToken);
+        return new GitCommitResultResponse(result.Sha, result.Branch);
+    }
+
+    private static GitPushResponse ToResponse(GitPushResult push) => new(push.Remote, push.Branch, push.Head, push.UpToDate);
+
+    private static GitPullResponse ToResponse(GitPullResult pull) => new(pull.Before, pull.After, pull.Updated);
 
     private static Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<T> Json<T>(T value) => TypedResults.Json(value, InstanceEndpoints.Json);
 
