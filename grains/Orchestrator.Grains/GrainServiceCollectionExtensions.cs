@@ -53,6 +53,7 @@ public static class GrainServiceCollectionExtensions
         services.AddSingleton<HttpCheckClients>();
         services.AddSingleton<StepExecutor>();
         services.AddSingleton<Workflows.WorkflowDefinitionCache>();
+        services.TryAddSingleton<Environments.IEnvironmentSessions, Environments.NoEnvironmentSessions>();
         return services;
     }
 }

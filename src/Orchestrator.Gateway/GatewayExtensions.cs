@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orchestrator.Gateway.Auth;
-using Orchestrator.Gateway.WebConsole;
+using Orchestrator.Gateway.Environments;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.Limits;
 using Orchestrator.Gateway.OpenApi;
@@ -10,6 +10,7 @@ using Orchestrator.Gateway.Runs;
 using Orchestrator.Gateway.Status;
 using Orchestrator.Gateway.Telemetry;
 using Orchestrator.Gateway.Tenants;
+using Orchestrator.Gateway.WebConsole;
 using Orchestrator.Gateway.Workflows;
 
 namespace Orchestrator.Gateway;
@@ -85,6 +86,8 @@ public static class GatewayExtensions
         routes.MapWorkflowEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Workflows));
         routes.MapRunEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Runs));
         routes.MapSecretEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Secrets));
+        routes.MapEnvironmentEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));
+        routes.MapGitEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Instances));
         return routes;
     }
 }

@@ -6,8 +6,9 @@ public static class BuiltInWorkflows
     public const string UbuntuBox = "ubuntu-box";
     public const string RepoPreview = "repo-preview";
     public const string CodeServer = "code-server";
+    public const string Environment = "environment";
 
-    public static ValueList<string> Names { get; } = new([UbuntuBox, RepoPreview, CodeServer]);
+    public static ValueList<string> Names { get; } = new([UbuntuBox, RepoPreview, CodeServer, Environment]);
 
     /// <summary>The YAML source of a built-in workflow.</summary>
     /// <exception cref="KeyNotFoundException">No built-in workflow has this name.</exception>

@@ -62,6 +62,7 @@ public static class StepTypes
     public const string InstanceResize = "instance.resize";
     public const string InstanceExtendVolume = "instance.extend_volume";
     public const string SshExec = "ssh.exec";
+    public const string GitClone = "git.clone";
     public const string HttpCheck = "http.check";
     public const string Sleep = "sleep";
     public const string WaitForSignal = "wait_for_signal";
@@ -107,6 +108,16 @@ public static class StepTypes
             outputs: ["exit_code", "stdout", "stdout_truncated", "stderr", "stderr_truncated"],
             sources: [OutputSource.Stdout, OutputSource.Stderr],
             oneOf: [["command", "script"]]),
+        Spec(GitClone, "Clones a git repository on an instance (a checkout an earlier attempt made is kept); https credentials come from a tenant secret and reach git only through its standard input.",
+            [
+                s_instance,
+                new("repo_url", ParameterKind.String, true, "The repository's URL (https, http, ssh or git)."),
+                new("path", ParameterKind.String, true, "Absolute directory of the checkout on the machine."),
+                new("branch", ParameterKind.String, false, "The branch to check out; the remote's default branch when omitted."),
+                new("credentials_secret", ParameterKind.String, false, "A tenant secret holding an https token (token or username:token)."),
+                new("timeout", ParameterKind.Duration, false, "Time limit for the clone (10m when omitted)."),
+            ],
+            outputs: ["path", "commit", "branch"]),
         Spec(HttpCheck, "Polls a URL until it answers with an expected status, or times out.",
             [
                 new("url", ParameterKind.String, true, "The URL to poll."),

@@ -30,6 +30,12 @@ public static class WorkflowSchema
                 ["pattern"] = TemplatePattern,
                 ["description"] = "A ${{ }} template, evaluated when the run reaches the step.",
             },
+            ["sole_template"] = new JsonObject
+            {
+                ["type"] = "string",
+                ["pattern"] = "^\\$\\{\\{[^}]*\\}\\}$",
+                ["description"] = "Exactly one ${{ }} interpolation, which renders to the value itself (a mapping included), e.g. ${{ inputs.env }}.",
+            },
             ["duration"] = new JsonObject
             {
                 ["type"] = "string",
@@ -233,14 +239,16 @@ public static class WorkflowSchema
         ParameterKind.Integer => AnyOf(new JsonObject { ["type"] = "integer" }, Ref("template")),
         ParameterKind.Boolean => AnyOf(new JsonObject { ["type"] = "boolean" }, Ref("template")),
         ParameterKind.Duration => AnyOf(Ref("duration"), Ref("template")),
-        ParameterKind.StringMap => new JsonObject
-        {
-            ["type"] = "object",
-            ["additionalProperties"] = new JsonObject { ["type"] = Array("string", "number", "boolean") },
-        },
+        ParameterKind.StringMap => AnyOf(
+            new JsonObject
+            {
+                ["type"] = "object",
+                ["additionalProperties"] = new JsonObject { ["type"] = Array("string", "number", "boolean") },
+            },
+            Ref("sole_template")),
         ParameterKind.IntegerList => AnyOf(IntegerArray(), Ref("template")),
         ParameterKind.IntegerOrList => AnyOf(new JsonObject { ["type"] = "integer" }, IntegerArray(), Ref("template")),
-        ParameterKind.Volume => new JsonObject
+        ParameterKind.Volume => AnyOf(new JsonObject
         {
             ["type"] = "object",
             ["required"] = Array("path"),
@@ -253,7 +261,7 @@ public static class WorkflowSchema
             },
             // A new volume (size_gb) or a kept one (id), never both.
             ["oneOf"] = new JsonArray(new JsonObject { ["required"] = Array("size_gb") }, new JsonObject { ["required"] = Array("id") }),
-        },
+        }, Ref("sole_template")),
         ParameterKind.Size => AnyOf(
             new JsonObject { ["type"] = "string", ["pattern"] = "^(shared-cpu|performance)-[0-9]{1,2}x$" },
             new JsonObject
@@ -269,7 +277,7 @@ public static class WorkflowSchema
                 },
             },
             Ref("template")),
-        ParameterKind.AnyMap => new JsonObject { ["type"] = "object" },
+        ParameterKind.AnyMap => AnyOf(new JsonObject { ["type"] = "object" }, Ref("sole_template")),
         _ => new JsonObject { ["type"] = Array("string", "integer") },
     };
 

@@ -266,11 +266,26 @@ internal sealed partial class ValidationPass(WorkflowDefinition definition, Sour
         }
     }
 
+    private static bool IsSoleInterpolation(string text)
+    {
+        try
+        {
+            return Template.Parse(text).SoleInterpolation is not null;
+        }
+        catch (ExpressionSyntaxException)
+        {
+            return false; // reported where templates are checked
+        }
+    }
+
     private void CheckKind(ParameterSpec parameter, WorkflowValue value, string path, string stepType)
     {
-        if (value is StringValue text && Template.IsTemplate(text.Value) && parameter.Kind is not (ParameterKind.StringMap or ParameterKind.Volume or ParameterKind.AnyMap))
+        if (value is StringValue text && Template.IsTemplate(text.Value)
+            && (parameter.Kind is not (ParameterKind.StringMap or ParameterKind.Volume or ParameterKind.AnyMap) || IsSoleInterpolation(text.Value)))
         {
-            return; // its type is known only when the run renders it
+            // Its type is known only when the run renders it. A mapping parameter takes a template only when it is one
+            // interpolation (env: ${{ inputs.env }}), which renders to the value itself, a mapping included.
+            return;
         }
 
         string? expected = parameter.Kind switch

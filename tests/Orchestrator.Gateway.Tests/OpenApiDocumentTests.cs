@@ -140,13 +140,16 @@ public sealed partial class OpenApiDocumentTests(InMemoryClusterFixture cluster)
             .ToList();
         var names = bodies.SelectMany(b => PropertyNames(schemas[b]!)).ToList();
 
-        Assert.Equal(["CreateTenantRequest", "TenantQuotasRequest", "CreateApiKeyRequest", "CreateInstanceRequest", "ResizeInstanceRequest", "ExtendInstanceVolumeRequest", "ExecRequest", "CreateSessionRequest", "RenameSessionRequest", "SessionInputRequest", "WorkflowDefinition", "StartRunRequest", "PutSecretRequest"], bodies);
+        Assert.Equal(["CreateTenantRequest", "TenantQuotasRequest", "CreateApiKeyRequest", "CreateInstanceRequest", "ResizeInstanceRequest", "ExtendInstanceVolumeRequest", "ExecRequest", "CreateSessionRequest", "RenameSessionRequest", "SessionInputRequest", "WorkflowDefinition", "StartRunRequest", "PutSecretRequest", "CreateEnvironmentRequest", "GitCommitBody", "GitPushBody", "GitCheckoutBody"], bodies);
         Assert.All(names, static n => Assert.Matches(SnakeCase(), n));
         Assert.Contains("timeout_seconds", names);
         Assert.Contains("memory_mb", names);
         Assert.Contains("size_gb", names);
         Assert.Contains("idempotency_key", names);
         Assert.Contains("session_idle_timeout", names);
+        Assert.Contains("repo_url", names);
+        Assert.Contains("git_credentials_secret", names);
+        Assert.Contains("set_upstream", names);
         Assert.NotNull(schemas["InstanceResponse"]!["properties"]!["desired_state"]);
         Assert.NotNull(schemas["ExecExitEvent"]!["properties"]!["duration_ms"]);
         // Health and version answers are written with the default (camelCase) options, and described so.

@@ -67,3 +67,51 @@ public sealed class BuiltInWorkflowTests
         Assert.Contains("ubuntu-box", exception.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The environment workflow and what it relies on: mapping parameters given as one interpolation, and git.clone.</summary>
+public sealed class EnvironmentWorkflowTests
+{
+    [Fact]
+    public void Environment_clones_into_the_workspace_with_the_credentials_secret_and_runs_setup_there()
+    {
+        var definition = BuiltInWorkflows.Get(BuiltInWorkflows.Environment);
+
+        Assert.Equal(["name", "instance", "repo_url"], definition.Inputs.Where(i => i.Value.Required).Select(i => i.Key));
+        Assert.Equal(new StringValue("${{ inputs.instance }}"), definition.Steps[0].With["name"]);
+        Assert.Equal(new StringValue("${{ inputs.env }}"), definition.Steps[0].With["env"]);
+        var clone = definition.Steps.Single(s => s.Uses == StepTypes.GitClone);
+        Assert.Equal(new StringValue("/workspace/${{ inputs.name }}"), clone.With["path"]);
+        Assert.Equal(new StringValue("${{ inputs.git_credentials_secret }}"), clone.With["credentials_secret"]);
+        var setup = definition.Steps.Single(s => s.Id == "setup");
+        Assert.Equal(new StringValue("/workspace/${{ inputs.name }}"), setup.With["cwd"]);
+        Assert.Equal(new StringValue("${{ inputs.instance }}"), definition.Finally[0].With["instance"]);
+        // No secret is referenced statically: the clone step reads the one secret it names, for itself only.
+        Assert.Empty(SecretReferences.In(definition));
+    }
+
+    [Theory]
+    [InlineData("env: ${{ inputs.m }}", true)]
+    [InlineData("volume: ${{ inputs.m }}", true)]
+    [InlineData("env: \"A=${{ inputs.m }}\"", false)]
+    [InlineData("volume: \"${{ inputs.m }} and more\"", false)]
+    public void A_mapping_parameter_takes_a_template_only_when_it_is_one_interpolation(string parameter, bool valid)
+    {
+        var yaml = $$"""
+            name: maps
+            inputs:
+              m: { type: object }
+            steps:
+              - id: make
+                uses: instance.create
+                with:
+                  name: box
+                  region: ams
+                  size: shared-cpu-1x
+                  {{parameter}}
+            """;
+
+        var result = WorkflowDefinitionReader.Read(yaml, WorkflowFormat.Yaml);
+
+        Assert.True(result.IsValid == valid, string.Join("\n", result.Errors));
+    }
+}

@@ -31,6 +31,7 @@ internal sealed partial class StepExecutor(HttpCheckClients httpChecks, IOptions
             StepTypes.InstanceResize => await ResizeAsync(attempt, with, cancellationToken),
             StepTypes.InstanceExtendVolume => await ExtendVolumeAsync(attempt, with, cancellationToken),
             StepTypes.SshExec => await ExecAsync(attempt, with, cancellationToken),
+            StepTypes.GitClone => await GitCloneAsync(attempt, with, cancellationToken),
             StepTypes.HttpCheck => await HttpCheckAsync(attempt, with, cancellationToken),
             StepTypes.Sleep => await SleepAsync(attempt, with, cancellationToken),
             StepTypes.WaitForSignal => await WaitForSignalAsync(attempt, with, cancellationToken),

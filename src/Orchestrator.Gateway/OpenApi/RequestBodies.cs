@@ -166,3 +166,83 @@ public sealed record SessionInputRequest(
     string? Text = null,
     [property: Description("tmux key names pressed in order, such as C-c, Enter, Up, Escape, Tab, BSpace, F1 or a single character, with C-, M- or S- in front (at most 256). Not together with text.")]
     IReadOnlyList<string>? Keys = null);
+
+/// <summary>The body of <c>POST /api/environments</c>.</summary>
+[RefusesUnknownMembers]
+public sealed record CreateEnvironmentRequest(
+    [property: RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    [property: Description("The checkout's directory under /workspace: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters.")]
+    string Name,
+    [property: StringLength(2048, MinimumLength = 1)]
+    [property: Description("The repository: an https://, http://, ssh:// or git:// URL, or user@host:path; never with a password in it.")]
+    string RepoUrl,
+    [property: Description("The Fly region to run in, such as 'ams', 'fra' or 'iad'.")]
+    string Region,
+    [property: Description("A machine size preset: shared-cpu-{1,2,4,6,8}x or performance-{1,2,4,6,8,10,12,14,16}x.")]
+    string Size,
+    [property: StringLength(255, MinimumLength = 1)]
+    [property: Description("The branch to check out; the remote's default branch when omitted.")]
+    string? Branch = null,
+    [property: Description("A volume mounted at /workspace: {size_gb} for a new one, or {id} for one a destroyed instance of the tenant kept.")]
+    EnvironmentVolumeRequest? Volume = null,
+    [property: StringLength(32768)]
+    [property: Description("A shell command run in the checkout once it is cloned; a failure fails the environment.")]
+    string? SetupCommand = null,
+    [property: Description("Environment variables for the machine (at most 64).")]
+    IReadOnlyDictionary<string, string>? Env = null,
+    [property: RegularExpression("^[A-Z_][A-Z0-9_]*$"), StringLength(64, MinimumLength = 1)]
+    [property: Description("The tenant secret holding an https token for the repository (token, or username:token); it reaches git on its standard input only.")]
+    string? GitCredentialsSecret = null);
+
+/// <summary>An environment's volume: a new one or a kept one, mounted at /workspace.</summary>
+[RefusesUnknownMembers]
+public sealed record EnvironmentVolumeRequest(
+    [property: Range(1, 500)]
+    [property: Description("Size in GB of a new volume, from 1 to 500. Not together with id.")]
+    int? SizeGb = null,
+    [property: Description("The id of a volume a destroyed instance of the tenant kept. Not together with size_gb.")]
+    string? Id = null);
+
+/// <summary>The body of <c>POST /api/environments/{id}/git/commit</c>.</summary>
+[RefusesUnknownMembers]
+public sealed record GitCommitBody(
+    [property: StringLength(65536, MinimumLength = 1)]
+    [property: Description("The commit message.")]
+    string Message,
+    [property: Description("Commit only these paths (relative to the checkout), staging them first. Not together with all.")]
+    IReadOnlyList<string>? Paths = null,
+    [property: Description("Stage and commit every change, untracked files included. Without paths or all, what is staged is committed.")]
+    bool? All = null,
+    [property: Description("The commit's author; the checkout's configured identity (or 'Orchestrator') when omitted.")]
+    GitAuthorBody? Author = null);
+
+/// <summary>A commit's author.</summary>
+[RefusesUnknownMembers]
+public sealed record GitAuthorBody(
+    [property: StringLength(256, MinimumLength = 1)]
+    [property: Description("The author's name.")]
+    string Name,
+    [property: StringLength(256, MinimumLength = 1)]
+    [property: Description("The author's email.")]
+    string Email);
+
+/// <summary>The body of <c>POST /api/environments/{id}/git/push</c>.</summary>
+[RefusesUnknownMembers]
+public sealed record GitPushBody(
+    [property: RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    [property: Description("The remote (default origin).")]
+    string? Remote = null,
+    [property: StringLength(255, MinimumLength = 1)]
+    [property: Description("The branch to push (default the current one).")]
+    string? Branch = null,
+    [property: Description("Make the remote branch the local branch's upstream.")]
+    bool? SetUpstream = null);
+
+/// <summary>The body of <c>POST /api/environments/{id}/git/checkout</c>.</summary>
+[RefusesUnknownMembers]
+public sealed record GitCheckoutBody(
+    [property: StringLength(255, MinimumLength = 1)]
+    [property: Description("The branch to switch to.")]
+    string Branch,
+    [property: Description("Create the branch from HEAD (default false).")]
+    bool? Create = null);
