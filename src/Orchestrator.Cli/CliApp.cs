@@ -126,6 +126,9 @@ public sealed class CliApp
             case OperationCanceledException when cancellationToken.IsCancellationRequested:
                 ui.Note("interrupted");
                 return ExitCodes.Interrupted;
+            case System.Text.Json.JsonException json:
+                ui.Note($"error: the server answered something orch cannot read ({json.Message}); is the URL an Orchestrator API?");
+                return ExitCodes.Server;
             case HttpRequestException or IOException:
                 ui.Note($"error: {exception.Message}");
                 return ExitCodes.Server;

@@ -60,6 +60,8 @@ public sealed class ApiClient : IDisposable
             Timeout = Timeout.InfiniteTimeSpan,
         };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", connection.Key);
+        // JSON unless a request asks for a stream; answers such as a step's output would otherwise be text.
+        _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("orch", typeof(ApiClient).Assembly.GetName().Version?.ToString(3) ?? "0"));
     }
 

@@ -112,7 +112,12 @@ public sealed record CreatedApiKey(string Id, string Name, string Prefix, string
 
 public sealed record CreateKeyRequest(string? Name, int? ExpiresInDays);
 
-public sealed record VersionInfo(string Version, string ClusterId, string ServiceId, int SiloCount);
+/// <summary><c>GET /api/version</c>, whose members are camelCase (the one answer that is).</summary>
+public sealed record VersionInfo(
+    string Version,
+    [property: JsonPropertyName("clusterId")] string ClusterId,
+    [property: JsonPropertyName("serviceId")] string ServiceId,
+    [property: JsonPropertyName("siloCount")] int SiloCount);
 
 /// <summary>An RFC 9457 problem with the members the API adds.</summary>
 public sealed record Problem(
