@@ -68,6 +68,7 @@ public sealed class CliApp
         root.Add(CopyCommand.Build(this));
         root.Add(WorkflowCommands.Build(this));
         root.Add(RunCommands.Build(this));
+        root.Add(SecretCommands.Build(this));
         root.Add(AdminCommands.Tenants(this));
         root.Add(AdminCommands.Keys(this));
         root.Add(CompletionCommand.Build(this));

@@ -119,6 +119,16 @@ public sealed record VersionInfo(
     [property: JsonPropertyName("serviceId")] string ServiceId,
     [property: JsonPropertyName("siloCount")] int SiloCount);
 
+public sealed record Secret(string Name, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record SecretList(IReadOnlyList<Secret> Items);
+
+public sealed record SecretValue(string Value);
+
+public sealed record ResizeRequest(string Size);
+
+public sealed record ExtendVolumeRequest(int SizeGb);
+
 /// <summary>An RFC 9457 problem with the members the API adds.</summary>
 public sealed record Problem(
     string? Type,
@@ -166,6 +176,11 @@ public sealed record ContextView(string Name, string Url, bool Current);
 [JsonSerializable(typeof(CreatedApiKey))]
 [JsonSerializable(typeof(CreateKeyRequest))]
 [JsonSerializable(typeof(VersionInfo))]
+[JsonSerializable(typeof(Secret))]
+[JsonSerializable(typeof(SecretList))]
+[JsonSerializable(typeof(SecretValue))]
+[JsonSerializable(typeof(ResizeRequest))]
+[JsonSerializable(typeof(ExtendVolumeRequest))]
 [JsonSerializable(typeof(Problem))]
 [JsonSerializable(typeof(ValidationReport))]
 [JsonSerializable(typeof(CopyReport))]

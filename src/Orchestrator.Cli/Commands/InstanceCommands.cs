@@ -22,6 +22,8 @@ internal static class InstanceCommands
             instances.Add(Transition(app, action));
         }
 
+        instances.Add(Resize(app));
+        instances.Add(ExtendVolume(app));
         instances.Add(Destroy(app));
         instances.Add(Events(app));
         return instances;
@@ -192,6 +194,45 @@ internal static class InstanceCommands
             }
 
             Print(c, instance);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Resize(CliApp app)
+    {
+        var command = Args.Command("resize", "Give the instance another size preset; Fly restarts it with the new size (waits for that unless --no-wait).", "orch instances resize box --size shared-cpu-2x");
+        var id = new Argument<string>("ID");
+        var size = new Option<string>("--size") { Description = "The new size preset.", Required = true };
+        var noWait = new Option<bool>("--no-wait") { Description = "Return once accepted." };
+        command.Add(id);
+        command.Add(size);
+        command.Add(noWait);
+        app.SetApiAction(command, async (c, ct) =>
+        {
+            var instanceId = c.Parse.GetValue(id)!;
+            var instance = await c.Api.SendJsonAsync(HttpMethod.Patch, $"/api/instances/{Args.Escape(instanceId)}", new ResizeRequest(c.Parse.GetValue(size)!), ApiJson.Default.ResizeRequest, ApiJson.Default.Instance, ct);
+            if (!c.Parse.GetValue(noWait) && instance.DesiredState == "started")
+            {
+                instance = await WaitForAsync(c, instanceId, "started", ct);
+            }
+
+            Print(c, instance);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command ExtendVolume(CliApp app)
+    {
+        var command = Args.Command("extend-volume", "Grow the instance's volume (volumes never shrink).", "orch instances extend-volume box --size-gb 20");
+        var id = new Argument<string>("ID");
+        var sizeGb = new Option<int>("--size-gb") { Description = "The volume's new size in GB.", Required = true };
+        command.Add(id);
+        command.Add(sizeGb);
+        app.SetApiAction(command, async (c, ct) =>
+        {
+            Print(c, await c.Api.SendJsonAsync(HttpMethod.Post, $"/api/instances/{Args.Escape(c.Parse.GetValue(id)!)}/volume/extend", new ExtendVolumeRequest(c.Parse.GetValue(sizeGb)), ApiJson.Default.ExtendVolumeRequest, ApiJson.Default.Instance, ct));
             return ExitCodes.Success;
         });
         return command;

@@ -50,7 +50,8 @@ public sealed class Ui
 
     public void WriteJson<T>(T value, JsonTypeInfo<T> type, bool indented = true)
     {
-        var options = new JsonSerializerOptions(type.Options) { WriteIndented = indented };
+        // Relaxed escaping: people read this too, and 'it\u0027s' helps no script.
+        var options = new JsonSerializerOptions(type.Options) { WriteIndented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         _stdout.WriteLine(JsonSerializer.Serialize(value, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T))));
     }
 
