@@ -83,6 +83,7 @@ public static class GatewayExtensions
         // Exec output and shells live as long as the command or the WebSocket: no request timeout.
         routes.MapExecEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Exec)).DisableRequestTimeout();
         routes.MapSessionEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Exec)).DisableRequestTimeout();
+        routes.MapFileEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(FileEndpoints.MaxUploadBytes)).DisableRequestTimeout();
         routes.MapWorkflowEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Workflows));
         routes.MapRunEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Runs));
         routes.MapSecretEndpoints().RequireAuthorization(Callers.TenantPolicy).WithMetadata(new BodySizeLimit(BodyLimits.Secrets));

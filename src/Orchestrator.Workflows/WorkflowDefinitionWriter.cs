@@ -9,10 +9,12 @@ namespace Orchestrator.Workflows;
 /// </summary>
 public static class WorkflowDefinitionWriter
 {
+    // Own options rather than JsonSerializerOptions.Default, which is not trimming-safe (orch is published as Native AOT).
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions s_compact = new();
 
     public static string ToJson(WorkflowDefinition definition, bool indented = true) =>
-        ToJsonNode(definition).ToJsonString(indented ? s_indented : JsonSerializerOptions.Default);
+        ToJsonNode(definition).ToJsonString(indented ? s_indented : s_compact);
 
     public static JsonObject ToJsonNode(WorkflowDefinition definition)
     {

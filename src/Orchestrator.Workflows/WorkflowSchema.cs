@@ -161,7 +161,8 @@ public static class WorkflowSchema
                 then["required"] = Array("branches");
             }
 
-            conditions.Add(new JsonObject
+            // The JsonNode overload: the generic Add<T> is not trimming-safe, and orch is published as Native AOT.
+            conditions.Add((JsonNode)new JsonObject
             {
                 ["if"] = new JsonObject { ["properties"] = new JsonObject { ["uses"] = new JsonObject { ["const"] = type.Name } }, ["required"] = Array("uses") },
                 ["then"] = then,

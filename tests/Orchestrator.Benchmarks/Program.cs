@@ -16,6 +16,9 @@ const string Usage = """
           chain as continuations, on one throwaway PostgreSQL server: steps/s, p50/p99 step-to-step, grain-state writes;
           each further --output-kib value measures the chain again as ssh.exec steps printing that many KiB (on a Fly
           emulator machine) and prints the checkpoint sizes and steps/s of every value side by side
+      cli [--runs 20] [--aot PATH]
+          cold wall time of `orch --version` and `orch instances list` (Native AOT binary, published first unless
+          --aot names one, and the JIT build of src/Orchestrator.Cli), against curl making the same list call: medians
     """;
 
 if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
@@ -64,6 +67,14 @@ if (args.Length > 0 && args[0] == "exec-throughput" && OperatingSystem.IsLinux()
     Console.WriteLine($"cpu per exec: {report.CpuPerExec.TotalMilliseconds:0.00} ms in this process (client, gateway, silo, emulator), {report.SandboxCpuPerExec.TotalMilliseconds:0.00} ms in the machines (sshd, sessions, `true`); {busy:0.00} of {Environment.ProcessorCount} cores busy");
     Console.WriteLine($"total: {report.Execs} execs in {report.Elapsed.TotalSeconds:0.00} s, {report.Execs / report.Elapsed.TotalSeconds:0} execs/s; per exec p50 {report.Latency.P50:0.00} ms  p99 {report.Latency.P99:0.00} ms; failures {report.Failures.Count}");
     return Teardown(report.SandboxProcesses, report.LeftOver) && report.Failures.Count == 0 ? 0 : 1;
+}
+
+if (args.Length > 0 && args[0] == "cli")
+{
+    var cliRuns = Option("--runs", 20);
+    var aotIndex = Array.IndexOf(args, "--aot");
+    Console.WriteLine($"cli: cold wall time, a new process per call, {cliRuns} runs each after one warm-up round, interleaved; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
+    return await new CliStartupBenchmark(cliRuns, aotIndex >= 0 && aotIndex + 1 < args.Length ? args[aotIndex + 1] : null).RunAsync(Console.WriteLine) ? 0 : 1;
 }
 
 if (args.Length > 0 && args[0] == "workflows")

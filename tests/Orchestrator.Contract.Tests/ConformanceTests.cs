@@ -101,6 +101,7 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await ExpectAsync(tenant, HttpMethod.Post, exec, 400, Json(new JsonObject { ["command"] = "true", ["timeout_seconds"] = 0 }));
         await ExpectAsync(tenant, HttpMethod.Post, "/api/instances/no-such-box/exec", 404, Json(new JsonObject { ["command"] = "true" }));
         await ExpectAsync(tenant, HttpMethod.Get, $"/api/instances/{Box}/shell?cols=0", 400);
+        await FilesAsync(tenant);
 
         // The shell's success is a WebSocket upgrade (101), which HttpClient cannot read as an answer; a WebSocket
         // client checks it, and the validator is told what it answered.
@@ -152,6 +153,53 @@ public sealed class ConformanceTests(ContractFixture fixture)
         var done = $"{sessions}/{(string)exited!["id"]!}";
         await Wait.UntilAsync(async () => (string?)(await ExpectAsync(tenant, HttpMethod.Get, done, 200))!["status"] == "exited", "the session whose program exited to say so");
         await ExpectAsync(tenant, HttpMethod.Post, $"{done}/input", 409, Json(new JsonObject { ["text"] = "too late" }));
+    }
+
+    private static async Task FilesAsync(HttpClient tenant)
+    {
+        var files = $"/api/instances/{Box}/files";
+        var written = await ExpectAsync(tenant, HttpMethod.Put, files + "?path=/tmp/conformance/a.bin&mode=0600", 200, Bytes([0, 1, 2, 255]));
+        Assert.Equal(4, (long)written!["size_bytes"]!);
+        Assert.Equal("0600", (string?)written["mode"]);
+        await ExpectAsync(tenant, HttpMethod.Get, files + "?path=/tmp/conformance/a.bin", 200);
+        await ExpectAsync(tenant, HttpMethod.Get, files, 400);
+        await ExpectAsync(tenant, HttpMethod.Put, files + "?path=relative.txt", 400, Bytes([1]));
+        await ExpectAsync(tenant, HttpMethod.Put, files + "?path=/tmp/x&mode=rwx", 400, Bytes([1]));
+        await ExpectAsync(tenant, HttpMethod.Get, files + "?path=/tmp", 400);
+        await ExpectAsync(tenant, HttpMethod.Get, files + "?path=/tmp/conformance/absent", 404);
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/instances/no-such-box/files?path=/tmp/a", 404);
+
+        // Refused on its declared length before a byte is read: with 100-continue the body is never sent.
+        using var tooLarge = new HttpRequestMessage(HttpMethod.Put, files + "?path=/tmp/huge") { Content = new DeclaredLengthContent((1L << 30) + 1) };
+        tooLarge.Headers.ExpectContinue = true;
+        using var refused = await tenant.SendAsync(tooLarge);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+    }
+
+    private static ByteArrayContent Bytes(byte[] bytes)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return content;
+    }
+
+    /// <summary>A body that says it is <c>length</c> bytes long; sending it would write zeros.</summary>
+    private sealed class DeclaredLengthContent(long length) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var zeros = new byte[64 * 1024];
+            for (var left = length; left > 0; left -= zeros.Length)
+            {
+                await stream.WriteAsync(zeros.AsMemory(0, (int)Math.Min(zeros.Length, left)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long computed)
+        {
+            computed = length;
+            return true;
+        }
     }
 
     private static async Task WorkflowsAndRunsAsync(HttpClient tenant)

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Orchestrator.Silo.Hosting;
+using Orchestrator.Testing;
+
+namespace Orchestrator.Cli.Tests;
+
+/// <summary>
+/// One real silo (PostgreSQL, the embedded Fly emulator running machines as local sandboxes with sshd) shared by every
+/// CLI test, a tenant key, one started instance, and a way to run the real <c>orch</c> process against them.
+/// </summary>
+public sealed class CliFixture : IAsyncLifetime
+{
+    public const string Tenant = "cli";
+    public const string Box = "cli-box";
+
+    private readonly PostgresDatabaseFixture _database = new();
+    private WebApplication? _silo;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public string TenantKey { get; private set; } = "";
+
+    public string Document { get; private set; } = "";
+
+    /// <summary>orch.dll next to the tests (the project reference copies it).</summary>
+    public static string OrchDll { get; } = Path.Combine(AppContext.BaseDirectory, "orch.dll");
+
+    public string ConfigHome { get; } = Directory.CreateTempSubdirectory("orch-cli-tests").FullName;
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        _silo = SiloApplication.Build(
+            [
+                "--urls=http://127.0.0.1:0",
+                $"--ConnectionStrings:Orchestrator={_database.ConnectionString}",
+                "--Orchestrator:ClusterId=cli",
+                $"--Orchestrator:SiloPort={LoopbackPort.Free()}",
+                $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
+                "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
+                "--Orchestrator:Secrets:EncryptionKey=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}",
+                "--Orchestrator:Http:RateLimit:PermitsPerSecond=5000",
+                "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
+                "--FlyEmulator:RateLimitScale=20",
+                "--FlyEmulator:TransitionDelay=00:00:00.050",
+                "--Fly:RateLimitScale=20",
+            ],
+            builder => builder.Logging.ClearProviders());
+        await SiloApplication.StartAsync(_silo);
+        BaseAddress = new Uri(_silo.Urls.First());
+        using (var anonymous = new HttpClient { BaseAddress = BaseAddress })
+        {
+            Document = await anonymous.GetStringAsync("/openapi/v1.json");
+        }
+
+        TenantKey = await ApiKeys.CreateTenantKeyAsync(BaseAddress, Tenant);
+        var created = await RunAsync(["instances", "create", Box, "--region", "ams", "--size", "shared-cpu-1x"]);
+        if (created.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"orch instances create exited {created.ExitCode}: {created.Stderr}");
+        }
+    }
+
+    /// <summary>Runs orch with the tenant key (or <paramref name="key"/>), stdin from <paramref name="stdin"/> (closed when null).</summary>
+    public async Task<OrchResult> RunAsync(IEnumerable<string> args, byte[]? stdin = null, string? key = null, Stream? stdout = null, IDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(OrchDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["ORCH_URL"] = BaseAddress.ToString();
+        start.Environment["ORCH_KEY"] = key ?? TenantKey;
+        start.Environment["XDG_CONFIG_HOME"] = ConfigHome;
+        start.Environment.Remove("NO_COLOR");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = stdout ?? new MemoryStream();
+        var copyOut = process.StandardOutput.BaseStream.CopyToAsync(output);
+        var error = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.BaseStream.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(bound.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"orch {string.Join(' ', args)} did not exit within 3 minutes");
+        }
+
+        await copyOut;
+        return new OrchResult(process.ExitCode, output is MemoryStream memory ? memory.ToArray() : [], await error);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_silo is not null)
+        {
+            await _silo.StopAsync();
+            await _silo.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+        Directory.Delete(ConfigHome, recursive: true);
+    }
+}
+
+public sealed record OrchResult(int ExitCode, byte[] Stdout, string Stderr)
+{
+    public string Text => System.Text.Encoding.UTF8.GetString(Stdout);
+
+    public System.Text.Json.JsonElement Json => System.Text.Json.JsonDocument.Parse(Stdout).RootElement;
+
+    public override string ToString() => $"exit {ExitCode}\nstdout: {(Stdout.Length > 2000 ? Text[..2000] : Text)}\nstderr: {Stderr}";
+}
+
+[CollectionDefinition(Name)]
+public sealed class CliCluster : ICollectionFixture<CliFixture>
+{
+    public const string Name = "cli";
+}
