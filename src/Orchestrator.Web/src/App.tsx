@@ -4,6 +4,8 @@ import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { ApiProblem } from './api/problem';
 import { Layout } from './components/Layout';
 import { Loading } from './components/Loading';
+import { EnvironmentDetailPage } from './pages/EnvironmentDetailPage';
+import { EnvironmentsPage } from './pages/EnvironmentsPage';
 import { InstanceDetailPage } from './pages/InstanceDetailPage';
 import { InstancesPage } from './pages/InstancesPage';
 import { RunDetailPage } from './pages/RunDetailPage';
@@ -36,6 +38,8 @@ const router = createBrowserRouter(
         { path: 'instances', element: <InstancesPage /> },
         { path: 'instances/:id', element: <InstanceDetailPage /> },
         { path: 'instances/:id/terminal', element: lazyPage(<TerminalPage />) },
+        { path: 'environments', element: <EnvironmentsPage /> },
+        { path: 'environments/:id', element: <EnvironmentDetailPage /> },
         { path: 'workflows', element: <WorkflowsPage /> },
         { path: 'workflows/:name', element: lazyPage(<WorkflowDetailPage />) },
         { path: 'runs', element: <RunsPage /> },

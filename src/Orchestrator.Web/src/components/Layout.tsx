@@ -38,6 +38,7 @@ export function Layout() {
             {signIn.kind === 'tenant' ? (
               <>
                 <NavLink to="/instances">Instances</NavLink>
+                <NavLink to="/environments">Environments</NavLink>
                 <NavLink to="/workflows">Workflows</NavLink>
                 <NavLink to="/runs">Runs</NavLink>
               </>

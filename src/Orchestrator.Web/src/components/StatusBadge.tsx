@@ -1,5 +1,5 @@
 const tone: Record<string, string> = {
-  started: 'ok', succeeded: 'ok', running: 'busy', creating: 'busy', starting: 'busy', pending: 'busy', waiting: 'wait',
+  started: 'ok', succeeded: 'ok', ready: 'ok', active: 'ok', exited: 'idle', ended: 'idle', revoked: 'idle', expired: 'idle', running: 'busy', creating: 'busy', starting: 'busy', pending: 'busy', waiting: 'wait',
   stopping: 'busy', stopped: 'idle', destroyed: 'idle', destroying: 'busy', skipped: 'idle', cancelled: 'idle', failed: 'bad',
 };
 

@@ -1,7 +1,14 @@
-/** The shell WebSocket's URL on this origin, with the window size the shell starts with. */
-export function shellUrl(location: Pick<Location, 'protocol' | 'host'>, instanceId: string, cols: number, rows: number): string {
+/** Where a terminal attaches: a new ephemeral shell, or a persistent session (optionally read-only). */
+export type TerminalTarget = { kind: 'shell' } | { kind: 'session'; sessionId: string; viewOnly: boolean };
+
+/** The WebSocket URL on this origin for the target, with the window size the terminal starts with. */
+export function terminalUrl(location: Pick<Location, 'protocol' | 'host'>, instanceId: string, target: TerminalTarget, cols: number, rows: number): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/api/instances/${encodeURIComponent(instanceId)}/shell?cols=${cols}&rows=${rows}`;
+  const base = `${scheme}//${location.host}/api/instances/${encodeURIComponent(instanceId)}`;
+  if (target.kind === 'shell') return `${base}/shell?cols=${cols}&rows=${rows}`;
+  const mode = target.viewOnly ? '&mode=view' : '';
+  // History first, so a reattaching person sees what scrolled by while away.
+  return `${base}/sessions/${encodeURIComponent(target.sessionId)}/attach?cols=${cols}&rows=${rows}&scrollback=1000${mode}`;
 }
 
 export type ControlMessage = { type: 'exit'; exit_code: number | null } | { type: 'error'; detail: string };

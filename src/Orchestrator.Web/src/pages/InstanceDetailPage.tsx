@@ -5,6 +5,7 @@ import { ExecBox } from '../components/ExecBox';
 import { InstanceActions } from '../components/InstanceActions';
 import { Loading } from '../components/Loading';
 import { ProblemView } from '../components/ProblemView';
+import { SessionsCard } from '../components/SessionsCard';
 import { StatusBadge } from '../components/StatusBadge';
 
 export function InstanceDetailPage() {
@@ -40,6 +41,7 @@ export function InstanceDetailPage() {
             <dt>Created</dt><dd>{new Date(view.created_at).toLocaleString()}</dd>
           </dl>
           {view.state === 'started' && <ExecBox instanceId={id} />}
+          {view.state === 'started' && <SessionsCard instanceId={id} />}
         </>
       )}
       {view && (

@@ -2,15 +2,24 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { useQuery } from '@tanstack/react-query';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { sessionsApi } from '../api/faces';
 import { currentSignIn, webSocketProtocols } from '../api/auth';
-import { readControl, resizeMessage, shellUrl } from '../lib/terminalSocket';
+import { readControl, resizeMessage, terminalUrl, type TerminalTarget } from '../lib/terminalSocket';
 
 type Status = { kind: 'connecting' } | { kind: 'open' } | { kind: 'closed'; reason: string };
 
-/** xterm.js on the instance's shell WebSocket: fits its pane, sends resizes, and offers to reconnect when it closes. */
+/**
+ * xterm.js on a WebSocket to the instance: a new shell, or a persistent session picked from the instance's sessions
+ * (`?session=ID`, `&mode=view` to watch). Fits its pane, sends resizes, and offers to reconnect when it closes.
+ */
 export default function TerminalPage() {
   const id = useParams().id ?? '';
+  const [params, setParams] = useSearchParams();
+  const sessionId = params.get('session');
+  const viewOnly = params.get('mode') === 'view';
+  const sessions = useQuery({ queryKey: ['sessions', id], queryFn: () => sessionsApi.list(id), refetchInterval: 5000 });
   const host = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState<Status>({ kind: 'connecting' });
   const [attempt, setAttempt] = useState(0);
@@ -31,7 +40,8 @@ export default function TerminalPage() {
     fit.fit();
     setStatus({ kind: 'connecting' });
 
-    const socket = new WebSocket(shellUrl(window.location, id, terminal.cols, terminal.rows), webSocketProtocols(signIn.key));
+    const target: TerminalTarget = sessionId ? { kind: 'session', sessionId, viewOnly } : { kind: 'shell' };
+    const socket = new WebSocket(terminalUrl(window.location, id, target, terminal.cols, terminal.rows), webSocketProtocols(signIn.key));
     socket.binaryType = 'arraybuffer';
     const encoder = new TextEncoder();
     let exited: string | null = null;
@@ -63,7 +73,7 @@ export default function TerminalPage() {
       socket.close(1000);
       terminal.dispose();
     };
-  }, [id, attempt]);
+  }, [id, attempt, sessionId, viewOnly]);
 
   return (
     <section className="terminal-page">
@@ -73,6 +83,20 @@ export default function TerminalPage() {
           {status.kind === 'open' ? 'connected' : status.kind === 'connecting' ? 'connecting…' : status.reason}
         </span>
         {status.kind === 'closed' && <button type="button" className="primary" onClick={() => setAttempt((n) => n + 1)}>Reconnect</button>}
+      </div>
+      <div className="filters">
+        <label>
+          Attach to
+          <select value={sessionId ?? ''} onChange={(e) => setParams(e.target.value ? { session: e.target.value } : {}, { replace: true })}>
+            <option value="">a new shell (ends when closed)</option>
+            {sessions.data?.sessions.filter((s) => s.status === 'running').map((s) => <option key={s.id} value={s.id}>session {s.name}</option>)}
+          </select>
+        </label>
+        {sessionId && (
+          <label>
+            <input type="checkbox" checked={viewOnly} onChange={(e) => setParams(e.target.checked ? { session: sessionId, mode: 'view' } : { session: sessionId }, { replace: true })} /> view only
+          </label>
+        )}
       </div>
       <div ref={host} className="terminal" data-testid="terminal" aria-label={`Terminal on ${id}`} />
     </section>
