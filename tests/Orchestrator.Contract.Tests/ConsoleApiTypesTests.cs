@@ -10,7 +10,7 @@ namespace Orchestrator.Contract.Tests;
 [Collection(ContractCluster.Name)]
 public sealed class ConsoleApiTypesTests(ContractFixture fixture)
 {
-    public const string Refresh = "dotnet run --project tests/Orchestrator.Contract.Export -c Release -- src/Orchestrator.Web/openapi.json";
+    public const string Refresh = "dotnet run --project tests/Orchestrator.Contract.Export -c Release -- \"$PWD/src/Orchestrator.Web/openapi.json\"";
 
     [Fact]
     public void TheConsolesCopyOfTheDocumentIsTheLiveDocument()

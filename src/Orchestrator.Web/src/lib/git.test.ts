@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GitStatus } from '../api/types';
 import { describeBranch, shortState } from './git';
 
-const status = (over: Partial<GitStatus>): GitStatus => ({ branch: 'main', head: 'abcdef0123', detached: false, upstream: 'origin/main', ahead: 0, behind: 0, files: [], conflicts: [], ...over });
+const status = (over: Partial<GitStatus>): GitStatus => ({ branch: 'main', head: 'abcdef0123', detached: false, upstream: 'origin/main', ahead: 0, behind: 0, clean: true, files: [], conflicts: [], ...over });
 
 describe('describeBranch', () => {
   it('shows ahead and behind against the upstream', () => expect(describeBranch(status({ ahead: 2, behind: 1 }))).toBe('main ↑2 ↓1 (origin/main)'));
