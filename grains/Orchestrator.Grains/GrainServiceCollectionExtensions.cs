@@ -53,7 +53,6 @@ public static class GrainServiceCollectionExtensions
         services.AddSingleton<HttpCheckClients>();
         services.AddSingleton<StepExecutor>();
         services.AddSingleton<Workflows.WorkflowDefinitionCache>();
-        services.TryAddSingleton<Environments.IEnvironmentSessions, Environments.NoEnvironmentSessions>();
         return services;
     }
 }

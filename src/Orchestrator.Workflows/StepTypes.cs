@@ -63,6 +63,7 @@ public static class StepTypes
     public const string InstanceExtendVolume = "instance.extend_volume";
     public const string SshExec = "ssh.exec";
     public const string GitClone = "git.clone";
+    public const string SessionOpen = "session.open";
     public const string HttpCheck = "http.check";
     public const string Sleep = "sleep";
     public const string WaitForSignal = "wait_for_signal";
@@ -118,6 +119,14 @@ public static class StepTypes
                 new("timeout", ParameterKind.Duration, false, "Time limit for the clone (10m when omitted)."),
             ],
             outputs: ["path", "commit", "branch"]),
+        Spec(SessionOpen, "Opens a persistent terminal session (tmux) on an instance, as POST /api/instances/{id}/sessions does; the same run, step and attempt open the same session.",
+            [
+                s_instance,
+                new("name", ParameterKind.String, false, "The session's name (letters, digits, '.', '_', '-'); its id when omitted."),
+                new("command", ParameterKind.String, false, "The program to run; the login shell when omitted."),
+                new("cwd", ParameterKind.String, false, "The directory to start in; it must exist."),
+            ],
+            outputs: ["id", "name"]),
         Spec(HttpCheck, "Polls a URL until it answers with an expected status, or times out.",
             [
                 new("url", ParameterKind.String, true, "The URL to poll."),

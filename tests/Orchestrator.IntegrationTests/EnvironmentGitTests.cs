@@ -52,6 +52,12 @@ public sealed class EnvironmentGitTests(ExecFixture fixture) : IClassFixture<Exe
             });
             var git = $"/api/environments/{id}/git";
 
+            // The run opened a first terminal session in the checkout, named after it.
+            var environment = await GetJsonAsync($"/api/environments/{id}");
+            var sessionId = Assert.Single(environment.GetProperty("sessions").EnumerateArray()).GetString();
+            var session = await GetJsonAsync($"/api/instances/{id}/sessions/{sessionId}");
+            Assert.Equal(("app", "running", "/workspace/app"), (session.GetProperty("name").GetString(), session.GetProperty("status").GetString(), session.GetProperty("cwd").GetString()));
+
             var status = await GetJsonAsync($"{git}/status");
             Assert.Equal("main", status.GetProperty("branch").GetString());
             Assert.Equal("origin/main", status.GetProperty("upstream").GetString());

@@ -84,6 +84,8 @@ public sealed class EnvironmentWorkflowTests
         Assert.Equal(new StringValue("${{ inputs.git_credentials_secret }}"), clone.With["credentials_secret"]);
         var setup = definition.Steps.Single(s => s.Id == "setup");
         Assert.Equal(new StringValue("/workspace/${{ inputs.name }}"), setup.With["cwd"]);
+        var session = definition.Steps.Single(s => s.Uses == StepTypes.SessionOpen);
+        Assert.Equal(new StringValue("/workspace/${{ inputs.name }}"), session.With["cwd"]);
         Assert.Equal(new StringValue("${{ inputs.instance }}"), definition.Finally[0].With["instance"]);
         // No secret is referenced statically: the clone step reads the one secret it names, for itself only.
         Assert.Empty(SecretReferences.In(definition));

@@ -23,6 +23,8 @@ public sealed partial class InstanceResourceStepTests
         [StepTypes.Sleep] = "{ duration: 1s }",
         [StepTypes.WaitForSignal] = "{ name: go }",
         [StepTypes.Workflow] = "{ workflow: child }",
+        [StepTypes.GitClone] = "{ instance: box, repo_url: 'https://example.com/r.git', path: /workspace/r }",
+        [StepTypes.SessionOpen] = "{ instance: box }",
     };
 
     public static TheoryData<string, string> ReadmeOutputs()

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Grains.Runs;
+using Orchestrator.Grains.Sessions;
 using Orchestrator.Workflows;
 
 namespace Orchestrator.Grains.Environments;
@@ -27,7 +28,6 @@ public sealed class EnvironmentState
 /// </summary>
 internal sealed partial class EnvironmentGrain(
     [PersistentState("environment", StorageNames.Orchestrator)] IPersistentState<EnvironmentState> state,
-    IEnvironmentSessions sessions,
     TimeProvider time,
     ILogger<EnvironmentGrain> logger) : Grain, IEnvironmentGrain
 {
@@ -118,7 +118,7 @@ internal sealed partial class EnvironmentGrain(
 
         var instance = await GrainFactory.GetGrain<IInstanceGrain>(InstanceKey.Format(Tenant, Id)).GetAsync(cancellationToken);
         var sessionIds = instance is { ObservedState: InstanceStates.Started }
-            ? await sessions.ListAsync(Tenant, Id, cancellationToken)
+            ? await GrainFactory.GetGrain<ITerminalSessionListGrain>(InstanceKey.Format(Tenant, Id)).ListAsync()
             : [];
         return new EnvironmentView(
             Id,

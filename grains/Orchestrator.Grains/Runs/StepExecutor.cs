@@ -32,6 +32,7 @@ internal sealed partial class StepExecutor(HttpCheckClients httpChecks, IOptions
             StepTypes.InstanceExtendVolume => await ExtendVolumeAsync(attempt, with, cancellationToken),
             StepTypes.SshExec => await ExecAsync(attempt, with, cancellationToken),
             StepTypes.GitClone => await GitCloneAsync(attempt, with, cancellationToken),
+            StepTypes.SessionOpen => await SessionOpenAsync(attempt, with, cancellationToken),
             StepTypes.HttpCheck => await HttpCheckAsync(attempt, with, cancellationToken),
             StepTypes.Sleep => await SleepAsync(attempt, with, cancellationToken),
             StepTypes.WaitForSignal => await WaitForSignalAsync(attempt, with, cancellationToken),
