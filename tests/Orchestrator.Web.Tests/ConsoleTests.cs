@@ -36,7 +36,7 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
 
         await row.GetByRole(AriaRole.Link, new() { Name = "web-term" }).ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/ui/instances/web-term$"), s_urlWait);
-        await page.GetByLabel("Command").FillAsync("echo $GREETING from $(hostname)");
+        await page.GetByLabel("Command", new() { Exact = true }).FillAsync("echo $GREETING from $(hostname)");
         await page.GetByRole(AriaRole.Button, new() { Name = "Run" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("exec-exit")).ToContainTextAsync("exit 0");
         await Assertions.Expect(page.GetByTestId("exec-output")).ToContainTextAsync("hello from");
@@ -134,6 +134,57 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
         await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Cancel run" }).ClickAsync();
         await Assertions.Expect(page.Locator("h1 .badge")).ToHaveTextAsync("cancelled", new() { Timeout = 30_000 });
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Retry" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task StartsAPersistentSessionAttachesToItAndFindsItStillRunningAfterLeaving()
+    {
+        using var api = Api(fixture.TenantKey);
+        using (var created = await api.PostAsJsonAsync("/api/instances?wait=started", new { name = "web-sessions", region = "ams", size = "shared-cpu-1x" }))
+        {
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
+
+        var page = await fixture.NewPageAsync();
+        await page.SignInAsync(fixture.TenantKey);
+        await page.GotoAsync("/ui/instances/web-sessions");
+        await page.GetByLabel("Session name").FillAsync("work");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start session" }).ClickAsync();
+        var row = page.Locator("tr[data-session]").Filter(new() { HasText = "work" });
+        await Assertions.Expect(row.Locator(".badge")).ToHaveTextAsync("running");
+        await page.ScreenshotAsync(fixture, "instance-sessions");
+
+        await row.GetByRole(AriaRole.Link, new() { Name = "Attach to work" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("terminal-status")).ToHaveTextAsync("connected");
+        await page.Locator(".xterm-helper-textarea").FocusAsync();
+        await page.Keyboard.TypeAsync("echo $((6*7))\n");
+        await Assertions.Expect(page.Locator(".xterm-rows > div").Filter(new() { HasTextRegex = AnswerRow() }).First).ToBeVisibleAsync();
+        await page.ScreenshotAsync(fixture, "session-terminal");
+
+        // Leaving the page detaches; the session and what it printed stay on the machine.
+        await page.GotoAsync("/ui/instances/web-sessions");
+        await Assertions.Expect(row.Locator(".badge")).ToHaveTextAsync("running");
+        var sessions = await api.GetFromJsonAsync<JsonElement>("/api/instances/web-sessions/sessions");
+        var id = sessions.GetProperty("sessions").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "work").GetProperty("id").GetString();
+        var screen = await api.GetStringAsync($"/api/instances/web-sessions/sessions/{id}/screen");
+        Assert.Contains("42", screen, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheEnvironmentsPageListsNoneAndShowsTheProblemOfABadRepository()
+    {
+        var page = await fixture.NewPageAsync();
+        await page.SignInAsync(fixture.TenantKey);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Environments" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("No environments yet")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create environment" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await dialog.GetByLabel("Name (the checkout's directory under /workspace)").FillAsync("shop");
+        await dialog.GetByLabel("Repository URL").FillAsync("https://user:secret@example.com/shop.git");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create", Exact = true }).ClickAsync();
+        await Assertions.Expect(dialog.GetByRole(AriaRole.Alert)).ToContainTextAsync("field: repo_url");
+        await page.ScreenshotAsync(fixture, "environments-create-problem");
+        await page.AssertAccessibleAsync(fixture, "/ui/environments with the create dialog");
     }
 
     [Fact]
