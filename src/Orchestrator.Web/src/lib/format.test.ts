@@ -7,6 +7,7 @@ describe('formatDuration', () => {
   ])('%d ms is %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 
   it('ages from an ISO time', () => expect(age('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:00:30Z'))).toBe('30s'));
+  it('treats a time just ahead of the clock as now', () => expect(age('2026-01-01T00:00:01Z', Date.parse('2026-01-01T00:00:00Z'))).toBe('0ms'));
 });
 
 describe('parseEnvLines', () => {

@@ -12,7 +12,8 @@ export function formatDuration(ms: number): string {
 
 export function age(iso: string | null | undefined, nowMs: number): string {
   if (!iso) return '—';
-  return formatDuration(nowMs - Date.parse(iso));
+  // A time a little ahead of this browser's clock (another machine's) is "just now", not unknown.
+  return formatDuration(Math.max(0, nowMs - Date.parse(iso)));
 }
 
 /** Parses `KEY=VALUE` lines (blank lines and `#` comments skipped); returns the first bad line's problem instead. */
