@@ -50,7 +50,7 @@ internal sealed class SiloNode : IAsyncDisposable
     public IClusterClient Client => App.Services.GetRequiredService<IClusterClient>();
 
     /// <summary>Fixed for tests: the instance private keys of test databases are encrypted with it.</summary>
-    public const string EncryptionKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    public const string EncryptionKey = TestSiloArguments.EncryptionKey;
 
     public static Task<SiloNode> StartAsync(string connectionString, string clusterId = "test", params string[] extraArgs) =>
         StartAsync(connectionString, clusterId, configureServices: null, extraArgs);

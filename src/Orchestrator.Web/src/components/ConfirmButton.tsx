@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { useModal } from './useModal';
 
 /** A button that asks first, in a modal dialog that the keyboard can reach and Escape closes. */
 export function ConfirmButton(props: {
@@ -10,12 +11,8 @@ export function ConfirmButton(props: {
   onConfirm: () => void;
   children?: React.ReactNode;
 }) {
-  const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
-  useEffect(() => {
-    if (open) dialog.current?.showModal();
-    else dialog.current?.close();
-  }, [open]);
+  const dialog = useModal(open);
   return (
     <>
       <button type="button" className={props.danger ? 'danger' : ''} disabled={props.disabled} onClick={() => setOpen(true)}>

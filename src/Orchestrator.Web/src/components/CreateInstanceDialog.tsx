@@ -1,15 +1,16 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { instancesApi } from '../api/endpoints';
 import type { CreateInstanceRequest } from '../api/types';
 import { parseEnvLines } from '../lib/format';
 import { ProblemView } from './ProblemView';
+import { useModal } from './useModal';
 
 const presets = ['shared-cpu-1x', 'shared-cpu-2x', 'shared-cpu-4x', 'performance-1x', 'performance-2x'];
 
 export function CreateInstanceDialog() {
-  const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
+  const dialog = useModal(open);
   const [form, setForm] = useState({ name: '', region: 'iad', size: 'shared-cpu-1x', volumeGb: '', volumePath: '/data', env: '' });
   const [formError, setFormError] = useState<string | null>(null);
   const queries = useQueryClient();
@@ -21,10 +22,6 @@ export function CreateInstanceDialog() {
     },
   });
 
-  useEffect(() => {
-    if (open) dialog.current?.showModal();
-    else dialog.current?.close();
-  }, [open]);
 
   const submit = (event: React.FormEvent) => {
     event.preventDefault();

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router';
 import { environmentsApi } from '../api/faces';
 import type { CreateEnvironmentRequest } from '../api/types';
@@ -8,6 +8,7 @@ import { ProblemView } from '../components/ProblemView';
 import { StatusBadge } from '../components/StatusBadge';
 import { age } from '../lib/format';
 import { useNow } from '../lib/useNow';
+import { useModal } from '../components/useModal';
 
 export function EnvironmentsPage() {
   const list = useQuery({ queryKey: ['environments'], queryFn: environmentsApi.list, refetchInterval: 3000 });
@@ -45,8 +46,8 @@ export function EnvironmentsPage() {
 }
 
 function CreateEnvironmentDialog() {
-  const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
+  const dialog = useModal(open);
   const [form, setForm] = useState({ name: '', repo_url: '', branch: '', region: 'iad', size: 'shared-cpu-1x', volumeGb: '', setup_command: '', secret: '' });
   const queries = useQueryClient();
   const create = useMutation({
@@ -56,10 +57,6 @@ function CreateEnvironmentDialog() {
       setOpen(false);
     },
   });
-  useEffect(() => {
-    if (open) dialog.current?.showModal();
-    else dialog.current?.close();
-  }, [open]);
 
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
