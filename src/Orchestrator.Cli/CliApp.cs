@@ -49,11 +49,12 @@ public sealed class CliApp
     public RootCommand Build()
     {
         var root = new RootCommand(
-            "orch: machines, commands, files, workflows and runs on Orchestrator, from a terminal.\n\n"
+            "orch: machines, commands, sessions, files, workflows, runs, environments and git on Orchestrator, from a terminal.\n\n"
             + "Examples:\n"
             + "  orch login --url https://orchestrator.example.com --key $KEY\n"
             + "  orch instances create box --region ams --size shared-cpu-1x\n"
             + "  orch exec box -- uname -a\n"
+            + "  orch ssh box --session work\n"
             + "  orch cp ./app.tar box:/srv/app.tar\n"
             + "  orch runs start deploy --input version=1.2 --follow\n\n"
             + "Exit codes: 0 ok, 1 failed (run, copy, validation), 2 usage or invalid request, 3 not found, 4 auth, 5 conflict, 6 server or network, 130 interrupted; exec and ssh exit with the remote status.");
@@ -65,9 +66,12 @@ public sealed class CliApp
         root.Add(InstanceCommands.Build(this));
         root.Add(ExecCommand.Build(this));
         root.Add(ShellCommand.Build(this));
+        root.Add(SessionCommands.Build(this));
         root.Add(CopyCommand.Build(this));
         root.Add(WorkflowCommands.Build(this));
         root.Add(RunCommands.Build(this));
+        root.Add(EnvironmentCommands.Build(this));
+        root.Add(GitCommands.Build(this));
         root.Add(SecretCommands.Build(this));
         root.Add(AdminCommands.Tenants(this));
         root.Add(AdminCommands.Keys(this));

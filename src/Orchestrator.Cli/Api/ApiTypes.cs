@@ -129,6 +129,103 @@ public sealed record ResizeRequest(string Size);
 
 public sealed record ExtendVolumeRequest(int SizeGb);
 
+public sealed record Session(
+    string Id,
+    string Name,
+    string Status,
+    string? Command,
+    string? Cwd,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset LastActivityAt,
+    int Attached,
+    int? ExitCode,
+    string? EndedReason,
+    DateTimeOffset? EndedAt);
+
+public sealed record SessionList(IReadOnlyList<Session> Sessions);
+
+public sealed record CreateSessionRequest(string? Name, string? Command, string? Cwd, IReadOnlyDictionary<string, string>? Env, int? Cols, int? Rows);
+
+public sealed record RenameSessionRequest(string Name);
+
+public sealed record SessionInputRequest(string? Text, IReadOnlyList<string>? Keys);
+
+public sealed record DevEnvironment(
+    string Id,
+    string Name,
+    string RepoUrl,
+    string? Branch,
+    string Region,
+    string Size,
+    int? VolumeSizeGb,
+    string? VolumeId,
+    string? SetupCommand,
+    IReadOnlyDictionary<string, string> Env,
+    string? GitCredentialsSecret,
+    string Status,
+    string RunId,
+    string InstanceId,
+    string? InstanceState,
+    string Path,
+    string? Commit,
+    string? Error,
+    IReadOnlyList<string> Sessions,
+    DateTimeOffset CreatedAt);
+
+public sealed record DevEnvironmentList(IReadOnlyList<DevEnvironment> Items);
+
+public sealed record CreateEnvironmentRequest(
+    string Name,
+    string RepoUrl,
+    string Region,
+    string Size,
+    string? Branch,
+    EnvironmentVolumeRequest? Volume,
+    string? SetupCommand,
+    IReadOnlyDictionary<string, string>? Env,
+    string? GitCredentialsSecret);
+
+public sealed record EnvironmentVolumeRequest(int SizeGb);
+
+public sealed record GitStatus(
+    string? Branch,
+    string? Head,
+    bool Detached,
+    string? Upstream,
+    int? Ahead,
+    int? Behind,
+    bool Clean,
+    IReadOnlyList<GitFile> Files,
+    IReadOnlyList<string> Conflicts);
+
+public sealed record GitFile(string Path, string Kind, string Index, string Worktree, string? OriginalPath, int? Score);
+
+public sealed record GitLog(IReadOnlyList<GitCommit> Commits);
+
+public sealed record GitCommit(
+    string Sha,
+    IReadOnlyList<string> Parents,
+    GitPerson Author,
+    DateTimeOffset AuthoredAt,
+    GitPerson Committer,
+    DateTimeOffset CommittedAt,
+    string Subject,
+    string Body);
+
+public sealed record GitPerson(string Name, string Email);
+
+public sealed record GitCommitRequest(string Message, IReadOnlyList<string>? Paths, bool? All, GitPerson? Author);
+
+public sealed record GitCommitResult(string Sha, string? Branch);
+
+public sealed record GitPushRequest(string? Remote, string? Branch, bool? SetUpstream);
+
+public sealed record GitPushResult(string Remote, string Branch, string Head, bool UpToDate);
+
+public sealed record GitPullResult(string? Before, string? After, bool Updated);
+
+public sealed record GitCheckoutRequest(string Branch, bool? Create);
+
 /// <summary>An RFC 9457 problem with the members the API adds.</summary>
 public sealed record Problem(
     string? Type,
@@ -181,6 +278,22 @@ public sealed record ContextView(string Name, string Url, bool Current);
 [JsonSerializable(typeof(SecretValue))]
 [JsonSerializable(typeof(ResizeRequest))]
 [JsonSerializable(typeof(ExtendVolumeRequest))]
+[JsonSerializable(typeof(Session))]
+[JsonSerializable(typeof(SessionList))]
+[JsonSerializable(typeof(CreateSessionRequest))]
+[JsonSerializable(typeof(RenameSessionRequest))]
+[JsonSerializable(typeof(SessionInputRequest))]
+[JsonSerializable(typeof(DevEnvironment))]
+[JsonSerializable(typeof(DevEnvironmentList))]
+[JsonSerializable(typeof(CreateEnvironmentRequest))]
+[JsonSerializable(typeof(GitStatus))]
+[JsonSerializable(typeof(GitLog))]
+[JsonSerializable(typeof(GitCommitRequest))]
+[JsonSerializable(typeof(GitCommitResult))]
+[JsonSerializable(typeof(GitPushRequest))]
+[JsonSerializable(typeof(GitPushResult))]
+[JsonSerializable(typeof(GitPullResult))]
+[JsonSerializable(typeof(GitCheckoutRequest))]
 [JsonSerializable(typeof(Problem))]
 [JsonSerializable(typeof(ValidationReport))]
 [JsonSerializable(typeof(CopyReport))]

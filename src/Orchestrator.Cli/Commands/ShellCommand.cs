@@ -12,20 +12,35 @@ namespace Orchestrator.Cli.Commands;
 /// <c>orch ssh ID</c>: an interactive terminal over <c>GET /api/instances/{id}/shell</c> (a WebSocket). The local
 /// terminal is put in raw mode with stty and restored on every way out (the finally block, which also runs after
 /// Ctrl-C, an exception or the server closing); the window size is sent at start and on every SIGWINCH. Exits with
-/// the shell's status. Persistent sessions (<c>--session NAME</c>) attach through <see cref="ShellTarget"/> once the
-/// server has that API.
+/// the shell's status. With <c>--session NAME</c> it attaches to a persistent session instead (made when there is none
+/// of that name): closing detaches and leaves the session running, so the exit status is the session's exit code only
+/// when its program exited, and 0 otherwise.
 /// </summary>
 internal static class ShellCommand
 {
     public static Command Build(CliApp app)
     {
-        var command = Args.Command("ssh", "Open an interactive shell on an instance; exits with the shell's status.", "orch ssh box");
+        var command = Args.Command("ssh", "Open an interactive shell on an instance; exits with the shell's status. With --session, attach to a persistent session (created when absent); closing detaches and leaves it running.",
+            "orch ssh box", "orch ssh box --session work", "orch ssh box --session work --view");
         var id = new Argument<string>("ID");
+        var session = new Option<string?>("--session", "-s") { Description = "Attach to the persistent session with this name (or id), creating it when absent." };
+        var view = new Option<bool>("--view") { Description = "With --session: attach read-only (keystrokes are dropped)." };
         command.Add(id);
+        command.Add(session);
+        command.Add(view);
         app.SetApiAction(command, async (c, ct) =>
         {
             var (cols, rows) = WindowSize();
-            var target = ShellTarget.Shell(c.Api.Connection.Url, c.Parse.GetValue(id)!, cols, rows);
+            var instanceId = c.Parse.GetValue(id)!;
+            var sessionName = c.Parse.GetValue(session);
+            if (sessionName is null && c.Parse.GetValue(view))
+            {
+                throw new CliException(ExitCodes.Usage, "--view needs --session NAME.");
+            }
+
+            var target = sessionName is null
+                ? ShellTarget.Shell(c.Api.Connection.Url, instanceId, cols, rows)
+                : ShellTarget.Session(c.Api.Connection.Url, instanceId, (await SessionCommands.FindOrCreateAsync(c, instanceId, sessionName, ct)).Id, c.Parse.GetValue(view), cols, rows);
             using var socket = new ClientWebSocket();
             socket.Options.SetRequestHeader("Authorization", "Bearer " + c.Api.Connection.Key);
             socket.Options.AddSubProtocol("orchestrator");
@@ -49,7 +64,8 @@ internal static class ShellCommand
                     Stty("raw -echo");
                 }
 
-                return await RelayAsync(socket, ct);
+                // A shell's end without a status is a failure; a session's is a detach, which leaves it running.
+                return await RelayAsync(socket, sessionName is null ? 255 : 0, ct);
             }
             finally
             {
@@ -62,7 +78,7 @@ internal static class ShellCommand
         return command;
     }
 
-    private static async Task<int> RelayAsync(ClientWebSocket socket, CancellationToken ct)
+    private static async Task<int> RelayAsync(ClientWebSocket socket, int withoutStatus, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var input = Task.Run(async () =>
@@ -108,7 +124,7 @@ internal static class ShellCommand
                 var type = control.RootElement.TryGetProperty("type", out var t) ? t.GetString() : null;
                 if (type == "exit")
                 {
-                    exitCode = control.RootElement.TryGetProperty("exit_code", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : 255;
+                    exitCode = control.RootElement.TryGetProperty("exit_code", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : withoutStatus;
                 }
                 else if (type == "error")
                 {
@@ -121,7 +137,7 @@ internal static class ShellCommand
             await stop.CancelAsync();
         }
 
-        return exitCode ?? 255;
+        return exitCode ?? withoutStatus;
     }
 
     private static async Task SendResizeAsync(ClientWebSocket socket)
@@ -168,17 +184,21 @@ internal static class ShellCommand
     }
 }
 
-/// <summary>
-/// Where a shell attaches. Persistent sessions (<c>orch ssh ID --session NAME</c>) belong here as a second factory
-/// once the server offers their endpoint; the relay above does not change.
-/// </summary>
+/// <summary>Where a shell attaches: a new login shell, or a persistent session (same protocol, so the relay is shared).</summary>
 internal static class ShellTarget
 {
     public static Uri Shell(Uri api, string id, int cols, int rows) =>
+        Socket(api, $"/api/instances/{Uri.EscapeDataString(id)}/shell", string.Create(CultureInfo.InvariantCulture, $"cols={cols}&rows={rows}"));
+
+    public static Uri Session(Uri api, string id, string sessionId, bool viewOnly, int cols, int rows) =>
+        Socket(api, $"/api/instances/{Uri.EscapeDataString(id)}/sessions/{Uri.EscapeDataString(sessionId)}/attach",
+            string.Create(CultureInfo.InvariantCulture, $"cols={cols}&rows={rows}") + (viewOnly ? "&mode=view" : ""));
+
+    private static Uri Socket(Uri api, string path, string query) =>
         new UriBuilder(api)
         {
             Scheme = api.Scheme == Uri.UriSchemeHttps ? "wss" : "ws",
-            Path = $"/api/instances/{Uri.EscapeDataString(id)}/shell",
-            Query = string.Create(CultureInfo.InvariantCulture, $"cols={cols}&rows={rows}"),
+            Path = path,
+            Query = query,
         }.Uri;
 }
