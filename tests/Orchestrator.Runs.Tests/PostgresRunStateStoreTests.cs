@@ -85,7 +85,9 @@ public sealed class PostgresRunStateStoreTests(PostgresDatabaseFixture fixture) 
 
         var (batches, writes) = store.Statistics;
         Assert.Equal(1500, writes);
-        Assert.True(batches < writes / 5, $"{writes} writes took {batches} statements");
+        // How many writes share a statement depends on how many queue while one runs (fewer on a loaded machine); that they
+        // share at all is the property: one statement per write would be 1500.
+        Assert.True(batches < writes / 2, $"{writes} writes took {batches} statements");
     }
 
     [Fact]

@@ -89,7 +89,9 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
         await SetEditorTextAsync(page, Workflow("greet", "ssh.exec"));
         await page.GetByRole(AriaRole.Button, new() { Name = "Register" }).ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/ui/workflows/greet\\?version=1$"), s_urlWait);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start run" }).WaitForAsync();
         await page.ScreenshotAsync(fixture, "workflow-detail");
+        await page.AssertAccessibleAsync(fixture, "/ui/workflows/greet");
 
         await page.GetByLabel(new Regex("^greeting")).FillAsync("bonjour");
         await page.GetByRole(AriaRole.Button, new() { Name = "Start run" }).ClickAsync();
@@ -171,7 +173,7 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
     }
 
     [Fact]
-    public async Task TheEnvironmentsPageListsNoneAndShowsTheProblemOfABadRepository()
+    public async Task TheEnvironmentsPageShowsTheProblemOfABadRepositoryAndAFailedEnvironmentsReason()
     {
         var page = await fixture.NewPageAsync();
         await page.SignInAsync(fixture.TenantKey);
@@ -185,6 +187,17 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
         await Assertions.Expect(dialog.GetByRole(AriaRole.Alert)).ToContainTextAsync("field: repo_url");
         await page.ScreenshotAsync(fixture, "environments-create-problem");
         await page.AssertAccessibleAsync(fixture, "/ui/environments with the create dialog");
+
+        // An environment whose repository cannot be cloned ends failed, and its page says why.
+        using var api = Api(fixture.TenantKey);
+        using var created = await api.PostAsJsonAsync("/api/environments", new { name = "nowhere", repo_url = "git://127.0.0.1:9/nowhere.git", region = "ams", size = "shared-cpu-1x" });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var id = JsonSerializer.Deserialize<JsonElement>(await created.Content.ReadAsStringAsync()).GetProperty("id").GetString();
+        await page.GotoAsync($"/ui/environments/{id}");
+        await Assertions.Expect(page.Locator("h1 .badge")).ToHaveTextAsync("failed", new() { Timeout = 90_000 });
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert).First).ToBeVisibleAsync();
+        await page.ScreenshotAsync(fixture, "environment-failed");
+        await page.AssertAccessibleAsync(fixture, "/ui/environments/{id}");
     }
 
     [Fact]
