@@ -90,7 +90,15 @@ public sealed class SessionTests(CliFixture fixture)
         try
         {
             await Wait.UntilAsync(() => Task.FromResult(Seen().Contains('#') || Seen().Contains('$')), "the session's prompt", Bound);
-            await process.StandardInput.WriteAsync("echo via-$((6*7))\r");
+
+            // Raw mode: keys reach the session as they are typed, before any Enter (a cooked terminal would hold the line).
+            await process.StandardInput.WriteAsync("echo via-");
+            await process.StandardInput.FlushAsync();
+            await Wait.UntilAsync(
+                async () => (await fixture.RunAsync(["sessions", "screen", CliFixture.Box, "work"])).Text.Contains("echo via-", StringComparison.Ordinal),
+                "the keys typed so far on the session's screen, with no Enter pressed",
+                Bound);
+            await process.StandardInput.WriteAsync("$((6*7))\r");
             await process.StandardInput.FlushAsync();
             await Wait.UntilAsync(() => Task.FromResult(Seen().Contains("via-42", StringComparison.Ordinal)), "via-42 in what orch wrote to its terminal", Bound);
 

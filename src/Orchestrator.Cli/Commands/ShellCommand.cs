@@ -1,16 +1,16 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Cli.Console;
 
 namespace Orchestrator.Cli.Commands;
 
 /// <summary>
 /// <c>orch ssh ID</c>: an interactive terminal over <c>GET /api/instances/{id}/shell</c> (a WebSocket). The local
-/// terminal is put in raw mode with stty and restored on every way out (the finally block, which also runs after
+/// terminal is put in raw mode (termios, in this process) and restored on every way out (the finally block, which also runs after
 /// Ctrl-C, an exception or the server closing); the window size is sent at start and on every SIGWINCH. Exits with
 /// the shell's status. With <c>--session NAME</c> it attaches to a persistent session instead (made when there is none
 /// of that name): closing detaches and leaves the session running, so the exit status is the session's exit code only
@@ -55,24 +55,16 @@ internal static class ShellCommand
                 throw new CliException(status == 0 ? ExitCodes.Server : ExitCodes.ForStatus(status), $"Cannot open a shell: {ex.Message}{(status == 0 ? "" : $" [{status}]")}");
             }
 
-            var saved = System.Console.IsInputRedirected ? null : Stty("-g")?.Trim();
             using var resize = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => SendResizeAsync(socket).GetAwaiter().GetResult());
+            var saved = RawTerminal.Enter();
             try
             {
-                if (saved is not null)
-                {
-                    Stty("raw -echo");
-                }
-
                 // A shell's end without a status is a failure; a session's is a detach, which leaves it running.
                 return await RelayAsync(socket, sessionName is null ? 255 : 0, ct);
             }
             finally
             {
-                if (saved is not null)
-                {
-                    Stty(saved);
-                }
+                RawTerminal.Restore(saved);
             }
         });
         return command;
@@ -83,7 +75,7 @@ internal static class ShellCommand
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var input = Task.Run(async () =>
         {
-            await using var stdin = System.Console.OpenStandardInput();
+            await using var stdin = RawTerminal.OpenInput();
             var buffer = new byte[4096];
             int read;
             while ((read = await stdin.ReadAsync(buffer, stop.Token)) > 0)
@@ -163,23 +155,6 @@ internal static class ShellCommand
         catch (IOException)
         {
             return (80, 24);
-        }
-    }
-
-    /// <summary>Runs stty on our terminal; returns its output (the saved settings for -g).</summary>
-    private static string? Stty(string arguments)
-    {
-        try
-        {
-            var start = new ProcessStartInfo("stty", arguments) { RedirectStandardOutput = true, UseShellExecute = false };
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0 ? output : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
         }
     }
 }
