@@ -51,6 +51,8 @@ public sealed class ExecMemoryTests(ExecFixture fixture) : IClassFixture<ExecFix
         Assert.NotNull(exit);
         Assert.Equal(0, exit.Value.GetProperty("exit_code").GetInt32());
         Assert.Equal(size, exit.Value.GetProperty("stdout_bytes").GetInt64());
-        Assert.True(peakLive < 64L * 1024 * 1024, $"live memory grew by {peakLive / (1024 * 1024)} MB while streaming 200 MB");
+        // Buffering the stream would keep at least its 200 MB (400 MB as .NET strings); what is live besides the bounded
+        // pipeline is the rest of the process (silo, gateway, fixtures), which varies with the load of the machine.
+        Assert.True(peakLive < 100L * 1024 * 1024, $"live memory grew by {peakLive / (1024 * 1024)} MB while streaming 200 MB");
     }
 }
