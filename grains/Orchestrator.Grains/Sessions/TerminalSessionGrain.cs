@@ -195,7 +195,9 @@ internal sealed partial class TerminalSessionGrain(
             changed = true;
         }
 
-        if (probe.Dead)
+        // tmux can report the pane dead a moment before it has the exit status: the session stays running until it does,
+        // so an exited session always carries its code.
+        if (probe is { Dead: true, ExitCode: not null })
         {
             State.Status = TerminalSessionStatus.Exited;
             State.ExitCode = probe.ExitCode;
