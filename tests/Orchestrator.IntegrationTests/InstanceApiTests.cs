@@ -47,9 +47,17 @@ public sealed class InstanceApiTests(PostgresDatabaseFixture database) : IClassF
         await TransitionAsync(silo, "box", "start", "started");
         await TransitionAsync(silo, "box", "restart", "started");
 
-        using var list = await silo.Http.GetAsync("/api/instances?state=started&region=ams");
-        var items = (await ReadAsync(list)).GetProperty("items");
-        Assert.Equal(["box"], items.EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        // The list follows the instance a moment behind (the index is told one-way after each write).
+        string[] listed = [];
+        await Wait.UntilAsync(
+            async () =>
+            {
+                using var list = await silo.Http.GetAsync("/api/instances?state=started&region=ams");
+                listed = [.. (await ReadAsync(list)).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()!)];
+                return listed.Length > 0;
+            },
+            "the restarted instance to be listed as started");
+        Assert.Equal(["box"], listed);
 
         using var destroyed = await silo.Http.DeleteAsync("/api/instances/box");
         Assert.Equal(HttpStatusCode.OK, destroyed.StatusCode);
