@@ -22,7 +22,7 @@ internal sealed class ClusterFlyRateLimiter(IGrainFactory grains, IOptions<FlyOp
             .AcquireAsync(partition.Action, partition.Scope, rule.Burst, rule.Interval, MaxDelay);
         if (!permit.Granted)
         {
-            return new Lease(false, permit.Delay);
+            return FlyRateLimitLease.Refused(permit.Delay);
         }
 
         if (permit.Delay > TimeSpan.Zero)
@@ -30,25 +30,6 @@ internal sealed class ClusterFlyRateLimiter(IGrainFactory grains, IOptions<FlyOp
             await Task.Delay(permit.Delay, time, cancellationToken);
         }
 
-        return new Lease(true, null);
-    }
-
-    private sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
-    {
-        public override bool IsAcquired => acquired;
-
-        public override IEnumerable<string> MetadataNames => retryAfter is null ? [] : [MetadataName.RetryAfter.Name];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            if (retryAfter is { } delay && metadataName == MetadataName.RetryAfter.Name)
-            {
-                metadata = delay;
-                return true;
-            }
-
-            metadata = null;
-            return false;
-        }
+        return FlyRateLimitLease.Admitted;
     }
 }

@@ -13,23 +13,55 @@ public interface IFlyRateLimiter
     ValueTask<RateLimitLease> AcquireAsync(FlyRateLimitKey key, CancellationToken cancellationToken);
 }
 
-/// <summary>Token buckets from System.Threading.RateLimiting, one per <see cref="FlyRateLimits.Partition"/>.</summary>
-internal sealed class FlyRateLimiter(IOptions<FlyOptions> options) : IFlyRateLimiter, IDisposable
+/// <summary><see cref="FlyTokenBuckets"/> for this process, waiting on the injected clock.</summary>
+internal sealed class FlyRateLimiter(IOptions<FlyOptions> options, TimeProvider time) : IFlyRateLimiter
 {
     // Enough for a burst of grains all acting on one machine; beyond that, failing fast beats queueing for minutes.
-    private const int QueueLimit = 64;
+    internal const int QueueLimit = 64;
 
-    // Idle buckets are dropped by the partitioned limiter, so one bucket per machine id does not grow without end.
-    private readonly PartitionedRateLimiter<FlyRateLimitKey> _limiter = PartitionedRateLimiter.Create<FlyRateLimitKey, FlyRateLimitKey>(
-        key =>
+    private readonly FlyTokenBuckets _buckets = new(time);
+    private readonly Lock _gate = new();
+    private long _reservations;
+
+    /// <summary>Calls that have taken their place in a bucket (admitted, waiting or refused).</summary>
+    internal long Reservations => Interlocked.Read(ref _reservations);
+
+    internal int BucketCount
+    {
+        get
         {
-            var partition = FlyRateLimits.Partition(key);
-            var scale = options.Value.RateLimitScale;
-            return RateLimitPartition.GetTokenBucketLimiter(partition, p => FlyRateLimits.For(p).Scaled(scale).ToTokenBucket(QueueLimit));
-        });
+            lock (_gate)
+            {
+                return _buckets.Count;
+            }
+        }
+    }
 
-    public ValueTask<RateLimitLease> AcquireAsync(FlyRateLimitKey key, CancellationToken cancellationToken) =>
-        _limiter.AcquireAsync(key, permitCount: 1, cancellationToken);
+    public async ValueTask<RateLimitLease> AcquireAsync(FlyRateLimitKey key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var partition = FlyRateLimits.Partition(key);
+        var rule = FlyRateLimits.For(partition).Scaled(options.Value.RateLimitScale);
+        FlyReservation reservation;
+        lock (_gate)
+        {
+            // A wait of more than QueueLimit intervals means more than QueueLimit callers are ahead.
+            reservation = _buckets.Reserve(partition, rule, rule.Interval * QueueLimit);
+        }
 
-    public void Dispose() => _limiter.Dispose();
+        Interlocked.Increment(ref _reservations);
+
+        if (!reservation.Granted)
+        {
+            return FlyRateLimitLease.Refused(reservation.Delay);
+        }
+
+        if (reservation.Delay > TimeSpan.Zero)
+        {
+            // A cancelled wait keeps its token spent: the bucket errs on the side of fewer calls.
+            await Task.Delay(reservation.Delay, time, cancellationToken);
+        }
+
+        return FlyRateLimitLease.Admitted;
+    }
 }

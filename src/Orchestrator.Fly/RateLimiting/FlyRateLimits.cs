@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 
 namespace Orchestrator.Fly;
 
@@ -42,16 +41,6 @@ public sealed record FlyRateLimitRule(int Burst, TimeSpan Interval)
 {
     /// <summary>The same burst, refilled <paramref name="scale"/> times as fast.</summary>
     public FlyRateLimitRule Scaled(double scale) => scale == 1 ? this : this with { Interval = Interval / scale };
-
-    public TokenBucketRateLimiterOptions ToTokenBucket(int queueLimit) => new()
-    {
-        TokenLimit = Burst,
-        TokensPerPeriod = 1,
-        ReplenishmentPeriod = Interval,
-        QueueLimit = queueLimit,
-        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        AutoReplenishment = true,
-    };
 }
 
 /// <summary>
