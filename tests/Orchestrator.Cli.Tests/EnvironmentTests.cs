@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Orchestrator.Testing;
 
 namespace Orchestrator.Cli.Tests;
@@ -15,18 +12,11 @@ public sealed class EnvironmentTests(CliFixture fixture)
     [Fact]
     public async Task AnEnvironmentIsMadeChangedCommittedPushedAndDeleted()
     {
-        var root = Directory.CreateTempSubdirectory("orch-env-git-");
-        Process? daemon = null;
+        await using var daemon = await GitDaemon.StartAsync("orch-env-git-");
         string? id = null;
         try
         {
-            var remote = await CreateRemoteAsync(root.FullName, "remote.git");
-            var port = LoopbackPort.Free();
-            daemon = Process.Start(new ProcessStartInfo("git")
-            {
-                ArgumentList = { "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr", $"--base-path={root.FullName}", $"--port={port}", "--listen=127.0.0.1", root.FullName },
-            })!;
-            await Wait.UntilAsync(() => Task.FromResult(Accepts(port)), $"git daemon to listen on 127.0.0.1:{port}");
+            var remote = await daemon.CreateRepositoryAsync("remote.git");
 
             var missing = await fixture.RunAsync(["git", "status", "env-0000000000000000"]);
             Assert.True(missing.ExitCode == 3, missing.ToString());
@@ -34,7 +24,7 @@ public sealed class EnvironmentTests(CliFixture fixture)
 
             // Waits until ready (the command's own bounded wait is the condition; the fixture bounds the process).
             var created = await fixture.RunAsync([
-                "env", "create", "app", "--repo", $"git://127.0.0.1:{port}/remote.git", "--region", "ams", "--size", "shared-cpu-1x",
+                "env", "create", "app", "--repo", daemon.UrlOf("remote.git"), "--region", "ams", "--size", "shared-cpu-1x",
                 "--setup", "git config user.name 'Env User' && git config user.email env@example.com", "-o", "json",
             ]);
             Assert.True(created.ExitCode == 0, created.ToString());
@@ -67,7 +57,7 @@ public sealed class EnvironmentTests(CliFixture fixture)
 
             var push = await fixture.RunAsync(["git", "push", id]);
             Assert.True(push.ExitCode == 0, push.ToString());
-            Assert.Equal(sha, (await ToolProcess.RunCheckedAsync("git", ["-C", remote, "rev-parse", "main"], TimeSpan.FromSeconds(30))).StandardOutput.Trim());
+            Assert.Equal(sha, (await GitDaemon.RunGitAsync(remote, "rev-parse", "main")).Trim());
 
             var again = await fixture.RunAsync(["git", "commit", id, "-m", "again", "--all"]);
             Assert.Equal(5, again.ExitCode);
@@ -87,45 +77,6 @@ public sealed class EnvironmentTests(CliFixture fixture)
             {
                 await fixture.RunAsync(["env", "delete", id, "--yes"]);
             }
-
-            if (daemon is not null)
-            {
-                daemon.Kill(entireProcessTree: true);
-                await daemon.WaitForExitAsync();
-                daemon.Dispose();
-            }
-
-            root.Delete(recursive: true);
-        }
-    }
-
-    private static async Task<string> CreateRemoteAsync(string root, string name)
-    {
-        var work = Path.Combine(root, name + "-seed");
-        var bare = Path.Combine(root, name);
-        Directory.CreateDirectory(work);
-        await HostGitAsync(work, "init", "-q", "-b", "main");
-        await File.WriteAllTextAsync(Path.Combine(work, "README.md"), "hello\n");
-        await HostGitAsync(work, "add", ".");
-        await HostGitAsync(work, "commit", "-qm", "initial");
-        await HostGitAsync(root, "clone", "-q", "--bare", work, bare);
-        return bare;
-    }
-
-    private static Task<ToolResult> HostGitAsync(string directory, params string[] arguments) =>
-        ToolProcess.RunCheckedAsync("git", ["-C", directory, "-c", "user.name=Tests", "-c", "user.email=tests@example.com", .. arguments], TimeSpan.FromSeconds(30));
-
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }

@@ -280,83 +280,45 @@ public sealed class ConformanceTests(ContractFixture fixture)
     /// <summary>An environment cloned from a git daemon on loopback, git on it, and its deletion.</summary>
     private static async Task EnvironmentsAsync(HttpClient tenant)
     {
-        var root = Directory.CreateTempSubdirectory("conformance-git-");
-        var seed = Path.Combine(root.FullName, "seed");
-        Directory.CreateDirectory(seed);
-        await HostGitAsync(seed, "init", "-q", "-b", "main");
-        await File.WriteAllTextAsync(Path.Combine(seed, "README.md"), "hello\n");
-        await HostGitAsync(seed, "add", ".");
-        await HostGitAsync(seed, "commit", "-qm", "initial");
-        await HostGitAsync(root.FullName, "clone", "-q", "--bare", seed, Path.Combine(root.FullName, "repo.git"));
-        var port = LoopbackPort.Free();
-        using var daemon = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git")
+        await using var daemon = await GitDaemon.StartAsync("conformance-git-");
+        await daemon.CreateRepositoryAsync("repo.git");
+        var body = new JsonObject
         {
-            ArgumentList = { "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr", $"--base-path={root.FullName}", $"--port={port}", "--listen=127.0.0.1", root.FullName },
-        })!;
-        try
-        {
-            await Wait.UntilAsync(() => Task.FromResult(Accepts(port)), $"git daemon to listen on 127.0.0.1:{port}");
-            var body = new JsonObject
-            {
-                ["name"] = "app",
-                ["repo_url"] = $"git://127.0.0.1:{port}/repo.git",
-                ["region"] = "ams",
-                ["size"] = "shared-cpu-1x",
-                ["setup_command"] = "git config user.name Conformance && git config user.email c@example.com",
-                ["env"] = new JsonObject { ["APP_ENV"] = "test" },
-            };
-            var created = await ExpectAsync(tenant, HttpMethod.Post, "/api/environments", 202, Json(body));
-            var id = (string)created!["id"]!;
-            await ExpectAsync(tenant, HttpMethod.Post, "/api/environments", 400, Json(new JsonObject { ["name"] = "../x", ["repo_url"] = "git://x/y", ["region"] = "ams", ["size"] = "shared-cpu-1x" }));
-            await ExpectAsync(tenant, HttpMethod.Get, "/api/environments/env-0000000000000000", 404);
-            await ExpectAsync(tenant, HttpMethod.Get, "/api/environments/Not-An-Id", 400);
-            var git = $"/api/environments/{id}/git";
-            await Wait.UntilAsync(
-                async () => (string?)(await ExpectAsync(tenant, HttpMethod.Get, $"/api/environments/{id}", 200))!["status"] != "creating",
-                $"environment {id} to be made",
-                TimeSpan.FromSeconds(90));
-            await ExpectAsync(tenant, HttpMethod.Get, "/api/environments", 200);
-            await ExpectAsync(tenant, HttpMethod.Get, $"{git}/status", 200);
-            await ExpectAsync(tenant, HttpMethod.Post, $"/api/instances/{id}/exec", 200, Json(new JsonObject { ["command"] = "echo more >> README.md", ["cwd"] = "/workspace/app" }), accept: "application/json");
-            await ExpectAsync(tenant, HttpMethod.Get, $"{git}/diff", 200);
-            await ExpectAsync(tenant, HttpMethod.Get, $"{git}/diff?staged=maybe", 400);
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/commit", 200, Json(new JsonObject { ["message"] = "more", ["all"] = true }));
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/commit", 409, Json(new JsonObject { ["message"] = "again", ["all"] = true }));
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/commit", 400, Json(new JsonObject { ["message"] = "" }));
-            await ExpectAsync(tenant, HttpMethod.Get, $"{git}/log?limit=5", 200);
-            await ExpectAsync(tenant, HttpMethod.Get, $"{git}/log?limit=0", 400);
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/push", 200, Json(new JsonObject { ["remote"] = "origin" }));
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/pull", 200);
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/checkout", 200, Json(new JsonObject { ["branch"] = "topic", ["create"] = true }));
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/checkout", 404, Json(new JsonObject { ["branch"] = "no-such-branch" }));
-            await ExpectAsync(tenant, HttpMethod.Post, $"{git}/checkout", 400, Json(new JsonObject { ["branch"] = "bad..name" }));
-            await ExpectAsync(tenant, HttpMethod.Get, "/api/environments/env-0000000000000000/git/status", 404);
-            await ExpectAsync(tenant, HttpMethod.Delete, $"/api/environments/{id}?keep_volume=false", 204);
-            await ExpectAsync(tenant, HttpMethod.Delete, $"/api/environments/{id}", 404);
-        }
-        finally
-        {
-            daemon.Kill(entireProcessTree: true);
-            await daemon.WaitForExitAsync();
-            root.Delete(recursive: true);
-        }
-    }
-
-    private static async Task HostGitAsync(string directory, params string[] arguments) =>
-        await ToolProcess.RunCheckedAsync("git", ["-C", directory, "-c", "user.name=Tests", "-c", "user.email=tests@example.com", .. arguments], TimeSpan.FromSeconds(30));
-
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new System.Net.Sockets.TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
-        }
+            ["name"] = "app",
+            ["repo_url"] = daemon.UrlOf("repo.git"),
+            ["region"] = "ams",
+            ["size"] = "shared-cpu-1x",
+            ["setup_command"] = "git config user.name Conformance && git config user.email c@example.com",
+            ["env"] = new JsonObject { ["APP_ENV"] = "test" },
+        };
+        var created = await ExpectAsync(tenant, HttpMethod.Post, "/api/environments", 202, Json(body));
+        var id = (string)created!["id"]!;
+        await ExpectAsync(tenant, HttpMethod.Post, "/api/environments", 400, Json(new JsonObject { ["name"] = "../x", ["repo_url"] = "git://x/y", ["region"] = "ams", ["size"] = "shared-cpu-1x" }));
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/environments/env-0000000000000000", 404);
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/environments/Not-An-Id", 400);
+        var git = $"/api/environments/{id}/git";
+        await Wait.UntilAsync(
+            async () => (string?)(await ExpectAsync(tenant, HttpMethod.Get, $"/api/environments/{id}", 200))!["status"] != "creating",
+            $"environment {id} to be made",
+            TimeSpan.FromSeconds(90));
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/environments", 200);
+        await ExpectAsync(tenant, HttpMethod.Get, $"{git}/status", 200);
+        await ExpectAsync(tenant, HttpMethod.Post, $"/api/instances/{id}/exec", 200, Json(new JsonObject { ["command"] = "echo more >> README.md", ["cwd"] = "/workspace/app" }), accept: "application/json");
+        await ExpectAsync(tenant, HttpMethod.Get, $"{git}/diff", 200);
+        await ExpectAsync(tenant, HttpMethod.Get, $"{git}/diff?staged=maybe", 400);
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/commit", 200, Json(new JsonObject { ["message"] = "more", ["all"] = true }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/commit", 409, Json(new JsonObject { ["message"] = "again", ["all"] = true }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/commit", 400, Json(new JsonObject { ["message"] = "" }));
+        await ExpectAsync(tenant, HttpMethod.Get, $"{git}/log?limit=5", 200);
+        await ExpectAsync(tenant, HttpMethod.Get, $"{git}/log?limit=0", 400);
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/push", 200, Json(new JsonObject { ["remote"] = "origin" }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/pull", 200);
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/checkout", 200, Json(new JsonObject { ["branch"] = "topic", ["create"] = true }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/checkout", 404, Json(new JsonObject { ["branch"] = "no-such-branch" }));
+        await ExpectAsync(tenant, HttpMethod.Post, $"{git}/checkout", 400, Json(new JsonObject { ["branch"] = "bad..name" }));
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/environments/env-0000000000000000/git/status", 404);
+        await ExpectAsync(tenant, HttpMethod.Delete, $"/api/environments/{id}?keep_volume=false", 204);
+        await ExpectAsync(tenant, HttpMethod.Delete, $"/api/environments/{id}", 404);
     }
 
     private static async Task SettleAsync(HttpClient tenant, string state)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
@@ -66,75 +65,57 @@ public sealed class BuiltInWorkflowTests(ExecFixture fixture) : IClassFixture<Ex
     [Fact]
     public async Task RepoPreviewClonesTheBranchFromARealGitServerBuildsStartsAndServesThePreview()
     {
-        var root = Directory.CreateTempSubdirectory("repo-preview-");
-        var daemon = (Process?)null;
-        try
+        await using var daemon = await GitDaemon.StartAsync("repo-preview-");
+        var page = $"<h1>preview of feature {Guid.NewGuid():N}</h1>";
+        var commit = await CreateRepositoryAsync(Path.Combine(daemon.Root.FullName, "repo"), page);
+        var port = LoopbackPort.Free();
+
+        var run = await RunAsync(BuiltInWorkflows.RepoPreview, new Dictionary<string, object>
         {
-            var page = $"<h1>preview of feature {Guid.NewGuid():N}</h1>";
-            var commit = await CreateRepositoryAsync(Path.Combine(root.FullName, "repo"), page);
-            var gitPort = LoopbackPort.Free();
-            daemon = StartGitDaemon(root.FullName, gitPort);
-            await Wait.UntilAsync(() => Task.FromResult(Accepts(gitPort)), $"git daemon to listen on 127.0.0.1:{gitPort}");
-            var port = LoopbackPort.Free();
+            ["repo_url"] = daemon.UrlOf("repo"),
+            ["branch"] = "feature",
+            ["region"] = "ams",
+            ["port"] = port,
+            ["install_command"] = "test -f server.py && echo 'no dependencies' > installed.txt",
+            // NODE_ENV is set on the machine only (not on the step): build.txt proves the machine's env reached it.
+            ["build_command"] = """printf '%s %s' "$NODE_ENV" "$(git rev-parse HEAD)" > build.txt""",
+            ["start_command"] = "python3 server.py",
+        });
 
-            var run = await RunAsync(BuiltInWorkflows.RepoPreview, new Dictionary<string, object>
-            {
-                ["repo_url"] = $"git://127.0.0.1:{gitPort}/repo",
-                ["branch"] = "feature",
-                ["region"] = "ams",
-                ["port"] = port,
-                ["install_command"] = "test -f server.py && echo 'no dependencies' > installed.txt",
-                // NODE_ENV is set on the machine only (not on the step): build.txt proves the machine's env reached it.
-                ["build_command"] = """printf '%s %s' "$NODE_ENV" "$(git rev-parse HEAD)" > build.txt""",
-                ["start_command"] = "python3 server.py",
-            });
+        Assert.True(run.Status == RunStatuses.Succeeded, Describe(run));
+        var steps = run.Steps.ToDictionary(s => s.Id);
+        Assert.Equal(StepStatuses.Skipped, steps["cleanup"].Status);
+        var outputs = JsonNode.Parse(run.OutputsJson)!;
+        var instanceId = outputs["instance_id"]!.GetValue<string>();
+        Assert.Equal(commit, outputs["commit"]!.GetValue<string>());
+        var machineOutputs = JsonNode.Parse(steps["machine"].OutputsJson)!;
+        var privateIp = machineOutputs["private_ip"]!.GetValue<string>();
+        Assert.Equal($"http://{privateIp}:{port}/", outputs["preview_url"]!.GetValue<string>());
+        Assert.Contains(page, JsonNode.Parse(steps["healthy"].OutputsJson)!["page"]!.GetValue<string>(), StringComparison.Ordinal);
 
-            Assert.True(run.Status == RunStatuses.Succeeded, Describe(run));
-            var steps = run.Steps.ToDictionary(s => s.Id);
-            Assert.Equal(StepStatuses.Skipped, steps["cleanup"].Status);
-            var outputs = JsonNode.Parse(run.OutputsJson)!;
-            var instanceId = outputs["instance_id"]!.GetValue<string>();
-            Assert.Equal(commit, outputs["commit"]!.GetValue<string>());
-            var machineOutputs = JsonNode.Parse(steps["machine"].OutputsJson)!;
-            var privateIp = machineOutputs["private_ip"]!.GetValue<string>();
-            Assert.Equal($"http://{privateIp}:{port}/", outputs["preview_url"]!.GetValue<string>());
-            Assert.Contains(page, JsonNode.Parse(steps["healthy"].OutputsJson)!["page"]!.GetValue<string>(), StringComparison.Ordinal);
+        // The preview answers the test, at the address the run reported, with what the branch committed and built.
+        using var http = new HttpClient { BaseAddress = new Uri(outputs["preview_url"]!.GetValue<string>()) };
+        Assert.Equal(page, (await http.GetStringAsync(new Uri("index.html", UriKind.Relative))).Trim());
+        Assert.Equal("no dependencies", (await http.GetStringAsync(new Uri("installed.txt", UriKind.Relative))).Trim());
+        Assert.Equal($"development {commit}", await http.GetStringAsync(new Uri("build.txt", UriKind.Relative)));
 
-            // The preview answers the test, at the address the run reported, with what the branch committed and built.
-            using var http = new HttpClient { BaseAddress = new Uri(outputs["preview_url"]!.GetValue<string>()) };
-            Assert.Equal(page, (await http.GetStringAsync(new Uri("index.html", UriKind.Relative))).Trim());
-            Assert.Equal("no dependencies", (await http.GetStringAsync(new Uri("installed.txt", UriKind.Relative))).Trim());
-            Assert.Equal($"development {commit}", await http.GetStringAsync(new Uri("build.txt", UriKind.Relative)));
+        // Env and resources are on the Fly machine; the checkout lives on the volume mounted at /workspace.
+        var machine = Assert.Single(await MachinesAsync(instanceId));
+        Assert.Equal("started", machine.GetProperty("state").GetString());
+        var config = machine.GetProperty("config");
+        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), config.GetProperty("env").GetProperty("PORT").GetString());
+        Assert.Equal("development", config.GetProperty("env").GetProperty("NODE_ENV").GetString());
+        var (cpuKind, cpus, memoryMb) = InstanceSpecRules.Resolve(new InstanceSize("shared-cpu-2x"))!.Value;
+        var guest = config.GetProperty("guest");
+        Assert.Equal((cpuKind, cpus, memoryMb), (guest.GetProperty("cpu_kind").GetString(), guest.GetProperty("cpus").GetInt32(), guest.GetProperty("memory_mb").GetInt32()));
+        var machineId = machine.GetProperty("id").GetString()!;
+        var volume = Assert.Single(await VolumesAsync(), v => v.GetProperty("attached_machine_id").GetString() == machineId);
+        Assert.Equal(10, volume.GetProperty("size_gb").GetInt32());
+        var volumeDirectory = (await EmulatorGetAsync($"_emulator/machines/{machineId}")).GetProperty("volume_directory").GetString()!;
+        Assert.Equal(page, (await File.ReadAllTextAsync(Path.Combine(volumeDirectory, "app", "index.html"))).Trim());
 
-            // Env and resources are on the Fly machine; the checkout lives on the volume mounted at /workspace.
-            var machine = Assert.Single(await MachinesAsync(instanceId));
-            Assert.Equal("started", machine.GetProperty("state").GetString());
-            var config = machine.GetProperty("config");
-            Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), config.GetProperty("env").GetProperty("PORT").GetString());
-            Assert.Equal("development", config.GetProperty("env").GetProperty("NODE_ENV").GetString());
-            var (cpuKind, cpus, memoryMb) = InstanceSpecRules.Resolve(new InstanceSize("shared-cpu-2x"))!.Value;
-            var guest = config.GetProperty("guest");
-            Assert.Equal((cpuKind, cpus, memoryMb), (guest.GetProperty("cpu_kind").GetString(), guest.GetProperty("cpus").GetInt32(), guest.GetProperty("memory_mb").GetInt32()));
-            var machineId = machine.GetProperty("id").GetString()!;
-            var volume = Assert.Single(await VolumesAsync(), v => v.GetProperty("attached_machine_id").GetString() == machineId);
-            Assert.Equal(10, volume.GetProperty("size_gb").GetInt32());
-            var volumeDirectory = (await EmulatorGetAsync($"_emulator/machines/{machineId}")).GetProperty("volume_directory").GetString()!;
-            Assert.Equal(page, (await File.ReadAllTextAsync(Path.Combine(volumeDirectory, "app", "index.html"))).Trim());
-
-            await DestroyAndAssertGoneAsync(instanceId);
-            Assert.DoesNotContain(await VolumesAsync(), v => v.GetProperty("id").GetString() == volume.GetProperty("id").GetString());
-        }
-        finally
-        {
-            if (daemon is not null)
-            {
-                daemon.Kill(entireProcessTree: true);
-                await daemon.WaitForExitAsync();
-                daemon.Dispose();
-            }
-
-            root.Delete(recursive: true);
-        }
+        await DestroyAndAssertGoneAsync(instanceId);
+        Assert.DoesNotContain(await VolumesAsync(), v => v.GetProperty("id").GetString() == volume.GetProperty("id").GetString());
     }
 
     [Fact]
@@ -321,46 +302,18 @@ public sealed class BuiltInWorkflowTests(ExecFixture fixture) : IClassFixture<Ex
     private static async Task<string> CreateRepositoryAsync(string directory, string page)
     {
         Directory.CreateDirectory(directory);
-        await GitAsync(directory, "init", "-q", "-b", "main");
+        await GitDaemon.RunGitAsync(directory, "init", "-q", "-b", "main");
         await File.WriteAllTextAsync(Path.Combine(directory, "README.md"), "main branch\n");
-        await GitAsync(directory, "add", ".");
-        await GitAsync(directory, "commit", "-q", "-m", "main");
-        await GitAsync(directory, "checkout", "-q", "-b", "feature");
+        await GitDaemon.RunGitAsync(directory, "add", ".");
+        await GitDaemon.RunGitAsync(directory, "commit", "-q", "-m", "main");
+        await GitDaemon.RunGitAsync(directory, "checkout", "-q", "-b", "feature");
         await File.WriteAllTextAsync(Path.Combine(directory, "index.html"), page + "\n");
         await File.WriteAllTextAsync(Path.Combine(directory, "server.py"), DevServer + "\n");
-        await GitAsync(directory, "add", ".");
-        await GitAsync(directory, "commit", "-q", "-m", "feature");
-        var head = (await GitAsync(directory, "rev-parse", "HEAD")).StandardOutput.Trim();
-        await GitAsync(directory, "checkout", "-q", "main");
+        await GitDaemon.RunGitAsync(directory, "add", ".");
+        await GitDaemon.RunGitAsync(directory, "commit", "-q", "-m", "feature");
+        var head = (await GitDaemon.RunGitAsync(directory, "rev-parse", "HEAD")).Trim();
+        await GitDaemon.RunGitAsync(directory, "checkout", "-q", "main");
         return head;
-    }
-
-    private static Task<ToolResult> GitAsync(string directory, params string[] arguments) =>
-        ToolProcess.RunCheckedAsync("git", ["-C", directory, "-c", "user.name=Tests", "-c", "user.email=tests@example.com", .. arguments], TimeSpan.FromSeconds(30));
-
-    private static Process StartGitDaemon(string basePath, int port)
-    {
-        var start = new ProcessStartInfo("git")
-        {
-            ArgumentList = { "daemon", "--export-all", "--reuseaddr", $"--base-path={basePath}", $"--port={port}", "--listen=127.0.0.1", basePath },
-            RedirectStandardOutput = false,
-            RedirectStandardError = false,
-        };
-        return Process.Start(start) ?? throw new InvalidOperationException("git daemon did not start");
-    }
-
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     private static string HostPrettyName() =>

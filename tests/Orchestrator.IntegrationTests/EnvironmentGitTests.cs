@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -23,134 +21,113 @@ public sealed class EnvironmentGitTests(ExecFixture fixture) : IClassFixture<Exe
     [Fact]
     public async Task AnEnvironmentClonesCommitsPushesAndReportsGitsRefusalsAsProblems()
     {
-        var root = Directory.CreateTempSubdirectory("env-git-");
-        Process? daemon = null;
-        try
+        await using var daemon = await GitDaemon.StartAsync("env-git-");
+        var remote = await daemon.CreateRepositoryAsync("remote.git");
+
+        // Bad input names its field, before anything is made.
+        await ExpectProblemAsync(await PostAsync("/api/environments", new { name = "../up", repo_url = "git://x/y", region = "ams", size = "shared-cpu-1x" }), 400, "validation", field: "name");
+        await ExpectProblemAsync(await PostAsync("/api/environments", new { name = "app", repo_url = "file:///etc", region = "ams", size = "shared-cpu-1x" }), 400, "validation", field: "repo_url");
+        await ExpectProblemAsync(await PostAsync("/api/environments", new { name = "app", repo_url = "https://u:p@example.com/r.git", region = "ams", size = "shared-cpu-1x" }), 400, "validation", field: "repo_url");
+        await ExpectProblemAsync(await Http.GetAsync(new Uri("/api/environments/env-0000000000000000", UriKind.Relative)), 404, "not-found");
+        await ExpectProblemAsync(await Http.GetAsync(new Uri("/api/environments/env-0000000000000000/git/status", UriKind.Relative)), 404, "not-found");
+
+        var id = await CreateReadyAsync(new
         {
-            var remote = await CreateRemoteAsync(root.FullName, "remote.git");
-            var port = LoopbackPort.Free();
-            daemon = Process.Start(new ProcessStartInfo("git")
-            {
-                ArgumentList = { "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr", $"--base-path={root.FullName}", $"--port={port}", "--listen=127.0.0.1", root.FullName },
-            })!;
-            await Wait.UntilAsync(() => Task.FromResult(Accepts(port)), $"git daemon to listen on 127.0.0.1:{port}");
+            name = "app",
+            repo_url = daemon.UrlOf("remote.git"),
+            region = "ams",
+            size = "shared-cpu-1x",
+            setup_command = "git config user.name 'Env User' && git config user.email env@example.com && test -f README.md",
+        });
+        var git = $"/api/environments/{id}/git";
 
-            // Bad input names its field, before anything is made.
-            await ExpectProblemAsync(await PostAsync("/api/environments", new { name = "../up", repo_url = "git://x/y", region = "ams", size = "shared-cpu-1x" }), 400, "validation", field: "name");
-            await ExpectProblemAsync(await PostAsync("/api/environments", new { name = "app", repo_url = "file:///etc", region = "ams", size = "shared-cpu-1x" }), 400, "validation", field: "repo_url");
-            await ExpectProblemAsync(await PostAsync("/api/environments", new { name = "app", repo_url = "https://u:p@example.com/r.git", region = "ams", size = "shared-cpu-1x" }), 400, "validation", field: "repo_url");
-            await ExpectProblemAsync(await Http.GetAsync(new Uri("/api/environments/env-0000000000000000", UriKind.Relative)), 404, "not-found");
-            await ExpectProblemAsync(await Http.GetAsync(new Uri("/api/environments/env-0000000000000000/git/status", UriKind.Relative)), 404, "not-found");
+        // The run opened a first terminal session in the checkout, named after it.
+        var environment = await GetJsonAsync($"/api/environments/{id}");
+        var sessionId = Assert.Single(environment.GetProperty("sessions").EnumerateArray()).GetString();
+        var session = await GetJsonAsync($"/api/instances/{id}/sessions/{sessionId}");
+        Assert.Equal(("app", "running", "/workspace/app"), (session.GetProperty("name").GetString(), session.GetProperty("status").GetString(), session.GetProperty("cwd").GetString()));
 
-            var id = await CreateReadyAsync(new
-            {
-                name = "app",
-                repo_url = $"git://127.0.0.1:{port}/remote.git",
-                region = "ams",
-                size = "shared-cpu-1x",
-                setup_command = "git config user.name 'Env User' && git config user.email env@example.com && test -f README.md",
-            });
-            var git = $"/api/environments/{id}/git";
+        var status = await GetJsonAsync($"{git}/status");
+        Assert.Equal("main", status.GetProperty("branch").GetString());
+        Assert.Equal("origin/main", status.GetProperty("upstream").GetString());
+        Assert.Equal(0, status.GetProperty("ahead").GetInt32());
+        Assert.Equal(0, status.GetProperty("behind").GetInt32());
+        Assert.True(status.GetProperty("clean").GetBoolean(), status.ToString());
+        Assert.Empty(status.GetProperty("files").EnumerateArray());
 
-            // The run opened a first terminal session in the checkout, named after it.
-            var environment = await GetJsonAsync($"/api/environments/{id}");
-            var sessionId = Assert.Single(environment.GetProperty("sessions").EnumerateArray()).GetString();
-            var session = await GetJsonAsync($"/api/instances/{id}/sessions/{sessionId}");
-            Assert.Equal(("app", "running", "/workspace/app"), (session.GetProperty("name").GetString(), session.GetProperty("status").GetString(), session.GetProperty("cwd").GetString()));
+        // A change made on the machine (through exec) shows in status and diff.
+        await ExecAsync(id, "app", "echo hello > hello.txt && echo changed >> README.md");
+        status = await GetJsonAsync($"{git}/status");
+        Assert.False(status.GetProperty("clean").GetBoolean());
+        var files = status.GetProperty("files").EnumerateArray().ToDictionary(f => f.GetProperty("path").GetString()!);
+        Assert.Equal("untracked", files["hello.txt"].GetProperty("kind").GetString());
+        Assert.Equal(("unmodified", "modified"), (files["README.md"].GetProperty("index").GetString(), files["README.md"].GetProperty("worktree").GetString()));
+        var diff = await Http.GetStringAsync(new Uri($"{git}/diff?path=README.md", UriKind.Relative));
+        Assert.Contains("+changed", diff, StringComparison.Ordinal);
 
-            var status = await GetJsonAsync($"{git}/status");
-            Assert.Equal("main", status.GetProperty("branch").GetString());
-            Assert.Equal("origin/main", status.GetProperty("upstream").GetString());
-            Assert.Equal(0, status.GetProperty("ahead").GetInt32());
-            Assert.Equal(0, status.GetProperty("behind").GetInt32());
-            Assert.True(status.GetProperty("clean").GetBoolean(), status.ToString());
-            Assert.Empty(status.GetProperty("files").EnumerateArray());
+        // Commit everything; the log shows it; committing again has nothing to commit.
+        var commit = await PostJsonAsync($"{git}/commit", new { message = "Add hello", all = true, author = new { name = "Ada", email = "ada@example.com" } });
+        var sha = commit.GetProperty("sha").GetString()!;
+        Assert.Equal(40, sha.Length);
+        await ExpectProblemAsync(await PostAsync($"{git}/commit", new { message = "again", all = true }), 409, "git-nothing-to-commit");
+        var log = (await GetJsonAsync($"{git}/log?limit=2")).GetProperty("commits").EnumerateArray().ToList();
+        Assert.Equal(2, log.Count);
+        Assert.Equal(sha, log[0].GetProperty("sha").GetString());
+        Assert.Equal("Add hello", log[0].GetProperty("subject").GetString());
+        Assert.Equal("Ada", log[0].GetProperty("author").GetProperty("name").GetString());
+        Assert.Equal("Env User", log[0].GetProperty("committer").GetProperty("name").GetString());
+        Assert.Equal(log[1].GetProperty("sha").GetString(), Assert.Single(log[0].GetProperty("parents").EnumerateArray()).GetString());
+        Assert.Equal(1, (await GetJsonAsync($"{git}/status")).GetProperty("ahead").GetInt32());
 
-            // A change made on the machine (through exec) shows in status and diff.
-            await ExecAsync(id, "app", "echo hello > hello.txt && echo changed >> README.md");
-            status = await GetJsonAsync($"{git}/status");
-            Assert.False(status.GetProperty("clean").GetBoolean());
-            var files = status.GetProperty("files").EnumerateArray().ToDictionary(f => f.GetProperty("path").GetString()!);
-            Assert.Equal("untracked", files["hello.txt"].GetProperty("kind").GetString());
-            Assert.Equal(("unmodified", "modified"), (files["README.md"].GetProperty("index").GetString(), files["README.md"].GetProperty("worktree").GetString()));
-            var diff = await Http.GetStringAsync(new Uri($"{git}/diff?path=README.md", UriKind.Relative));
-            Assert.Contains("+changed", diff, StringComparison.Ordinal);
+        // Push: the remote has the commit.
+        var pushed = await PostJsonAsync($"{git}/push", new { });
+        Assert.Equal(("origin", "main", sha), (pushed.GetProperty("remote").GetString(), pushed.GetProperty("branch").GetString(), pushed.GetProperty("head").GetString()));
+        Assert.Equal(sha, (await GitDaemon.RunGitAsync(remote, "rev-parse", "main")).Trim());
+        Assert.Equal("Add hello", (await GitDaemon.RunGitAsync(remote, "log", "-1", "--format=%s", "main")).Trim());
 
-            // Commit everything; the log shows it; committing again has nothing to commit.
-            var commit = await PostJsonAsync($"{git}/commit", new { message = "Add hello", all = true, author = new { name = "Ada", email = "ada@example.com" } });
-            var sha = commit.GetProperty("sha").GetString()!;
-            Assert.Equal(40, sha.Length);
-            await ExpectProblemAsync(await PostAsync($"{git}/commit", new { message = "again", all = true }), 409, "git-nothing-to-commit");
-            var log = (await GetJsonAsync($"{git}/log?limit=2")).GetProperty("commits").EnumerateArray().ToList();
-            Assert.Equal(2, log.Count);
-            Assert.Equal(sha, log[0].GetProperty("sha").GetString());
-            Assert.Equal("Add hello", log[0].GetProperty("subject").GetString());
-            Assert.Equal("Ada", log[0].GetProperty("author").GetProperty("name").GetString());
-            Assert.Equal("Env User", log[0].GetProperty("committer").GetProperty("name").GetString());
-            Assert.Equal(log[1].GetProperty("sha").GetString(), Assert.Single(log[0].GetProperty("parents").EnumerateArray()).GetString());
-            Assert.Equal(1, (await GetJsonAsync($"{git}/status")).GetProperty("ahead").GetInt32());
+        // Checkout: an unknown branch is a 404; a new one is made and reported.
+        await ExpectProblemAsync(await PostAsync($"{git}/checkout", new { branch = "no-such-branch" }), 404, "git-unknown-branch");
+        var switched = await PostJsonAsync($"{git}/checkout", new { branch = "feature/x", create = true });
+        Assert.Equal("feature/x", switched.GetProperty("branch").GetString());
+        Assert.Equal("feature/x", (await GetJsonAsync($"/api/environments/{id}")).GetProperty("branch").GetString());
+        await PostJsonAsync($"{git}/checkout", new { branch = "main" });
 
-            // Push: the remote has the commit.
-            var pushed = await PostJsonAsync($"{git}/push", new { });
-            Assert.Equal(("origin", "main", sha), (pushed.GetProperty("remote").GetString(), pushed.GetProperty("branch").GetString(), pushed.GetProperty("head").GetString()));
-            Assert.Equal(sha, (await HostGitAsync(remote, "rev-parse", "main")).Trim());
-            Assert.Equal("Add hello", (await HostGitAsync(remote, "log", "-1", "--format=%s", "main")).Trim());
+        // Someone else pushes to main: the environment's next push is not a fast-forward, and pulling conflicts.
+        var other = Path.Combine(daemon.Root.FullName, "other");
+        await GitDaemon.RunGitAsync(daemon.Root.FullName, "clone", "-q", remote, other);
+        await File.WriteAllTextAsync(Path.Combine(other, "README.md"), "theirs\n");
+        await GitDaemon.RunGitAsync(other, "commit", "-qam", "theirs");
+        await GitDaemon.RunGitAsync(other, "push", "-q", "origin", "main");
+        await ExecAsync(id, "app", "echo ours > README.md");
+        await PostJsonAsync($"{git}/commit", new { message = "ours", paths = new[] { "README.md" } });
+        var rejected = await ExpectProblemAsync(await PostAsync($"{git}/push", new { }), 409, "git-push-rejected");
+        Assert.Equal("push-rejected", rejected.GetProperty("kind").GetString());
+        var conflict = await ExpectProblemAsync(await PostAsync($"{git}/pull", new { }), 409, "git-merge-conflict");
+        Assert.Equal(["README.md"], conflict.GetProperty("conflicts").EnumerateArray().Select(c => c.GetString()));
+        status = await GetJsonAsync($"{git}/status");
+        Assert.Equal(["README.md"], status.GetProperty("conflicts").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("unmerged", status.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("path").GetString() == "README.md").GetProperty("kind").GetString());
+        await ExpectProblemAsync(await PostAsync($"{git}/commit", new { message = "resolve", all = true }), 409, "git-merge-conflict");
 
-            // Checkout: an unknown branch is a 404; a new one is made and reported.
-            await ExpectProblemAsync(await PostAsync($"{git}/checkout", new { branch = "no-such-branch" }), 404, "git-unknown-branch");
-            var switched = await PostJsonAsync($"{git}/checkout", new { branch = "feature/x", create = true });
-            Assert.Equal("feature/x", switched.GetProperty("branch").GetString());
-            Assert.Equal("feature/x", (await GetJsonAsync($"/api/environments/{id}")).GetProperty("branch").GetString());
-            await PostJsonAsync($"{git}/checkout", new { branch = "main" });
+        // Bad git arguments name their field.
+        await ExpectProblemAsync(await Http.GetAsync(new Uri($"{git}/log?limit=0", UriKind.Relative)), 400, "validation", field: "limit");
+        await ExpectProblemAsync(await Http.GetAsync(new Uri($"{git}/log?limit=1001", UriKind.Relative)), 400, "validation", field: "limit");
+        await ExpectProblemAsync(await PostAsync($"{git}/commit", new { message = "  " }), 400, "validation", field: "message");
+        await ExpectProblemAsync(await PostAsync($"{git}/checkout", new { branch = "bad..name" }), 400, "validation", field: "branch");
+        await ExpectProblemAsync(await PostAsync($"{git}/checkout", new { branch = "-x" }), 400, "validation", field: "branch");
+        await ExpectProblemAsync(await Http.GetAsync(new Uri($"{git}/diff?path=../etc/passwd", UriKind.Relative)), 400, "validation", field: "path");
 
-            // Someone else pushes to main: the environment's next push is not a fast-forward, and pulling conflicts.
-            var other = Path.Combine(root.FullName, "other");
-            await HostGitAsync(root.FullName, "clone", "-q", remote, other);
-            await File.WriteAllTextAsync(Path.Combine(other, "README.md"), "theirs\n");
-            await HostGitAsync(other, "commit", "-qam", "theirs");
-            await HostGitAsync(other, "push", "-q", "origin", "main");
-            await ExecAsync(id, "app", "echo ours > README.md");
-            await PostJsonAsync($"{git}/commit", new { message = "ours", paths = new[] { "README.md" } });
-            var rejected = await ExpectProblemAsync(await PostAsync($"{git}/push", new { }), 409, "git-push-rejected");
-            Assert.Equal("push-rejected", rejected.GetProperty("kind").GetString());
-            var conflict = await ExpectProblemAsync(await PostAsync($"{git}/pull", new { }), 409, "git-merge-conflict");
-            Assert.Equal(["README.md"], conflict.GetProperty("conflicts").EnumerateArray().Select(c => c.GetString()));
-            status = await GetJsonAsync($"{git}/status");
-            Assert.Equal(["README.md"], status.GetProperty("conflicts").EnumerateArray().Select(c => c.GetString()));
-            Assert.Equal("unmerged", status.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("path").GetString() == "README.md").GetProperty("kind").GetString());
-            await ExpectProblemAsync(await PostAsync($"{git}/commit", new { message = "resolve", all = true }), 409, "git-merge-conflict");
-
-            // Bad git arguments name their field.
-            await ExpectProblemAsync(await Http.GetAsync(new Uri($"{git}/log?limit=0", UriKind.Relative)), 400, "validation", field: "limit");
-            await ExpectProblemAsync(await Http.GetAsync(new Uri($"{git}/log?limit=1001", UriKind.Relative)), 400, "validation", field: "limit");
-            await ExpectProblemAsync(await PostAsync($"{git}/commit", new { message = "  " }), 400, "validation", field: "message");
-            await ExpectProblemAsync(await PostAsync($"{git}/checkout", new { branch = "bad..name" }), 400, "validation", field: "branch");
-            await ExpectProblemAsync(await PostAsync($"{git}/checkout", new { branch = "-x" }), 400, "validation", field: "branch");
-            await ExpectProblemAsync(await Http.GetAsync(new Uri($"{git}/diff?path=../etc/passwd", UriKind.Relative)), 400, "validation", field: "path");
-
-            // The list shows it with its instance state and branch; delete forgets it and destroys the instance.
-            var listed = (await GetJsonAsync("/api/environments")).GetProperty("items").EnumerateArray().Single(e => e.GetProperty("id").GetString() == id);
-            Assert.Equal(("ready", "started", "main"), (listed.GetProperty("status").GetString(), listed.GetProperty("instance_state").GetString(), listed.GetProperty("branch").GetString()));
-            Assert.Equal("/workspace/app", listed.GetProperty("path").GetString());
-            using (var deleted = await Http.DeleteAsync(new Uri($"/api/environments/{id}", UriKind.Relative)))
-            {
-                Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-            }
-
-            await ExpectProblemAsync(await Http.GetAsync(new Uri($"/api/environments/{id}", UriKind.Relative)), 404, "not-found");
-            Assert.Equal("destroyed", (await GetJsonAsync($"/api/instances/{id}")).GetProperty("desired_state").GetString());
-        }
-        finally
+        // The list shows it with its instance state and branch; delete forgets it and destroys the instance.
+        var listed = (await GetJsonAsync("/api/environments")).GetProperty("items").EnumerateArray().Single(e => e.GetProperty("id").GetString() == id);
+        Assert.Equal(("ready", "started", "main"), (listed.GetProperty("status").GetString(), listed.GetProperty("instance_state").GetString(), listed.GetProperty("branch").GetString()));
+        Assert.Equal("/workspace/app", listed.GetProperty("path").GetString());
+        using (var deleted = await Http.DeleteAsync(new Uri($"/api/environments/{id}", UriKind.Relative)))
         {
-            if (daemon is not null)
-            {
-                daemon.Kill(entireProcessTree: true);
-                await daemon.WaitForExitAsync();
-                daemon.Dispose();
-            }
-
-            root.Delete(recursive: true);
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
+
+        await ExpectProblemAsync(await Http.GetAsync(new Uri($"/api/environments/{id}", UriKind.Relative)), 404, "not-found");
+        Assert.Equal("destroyed", (await GetJsonAsync($"/api/instances/{id}")).GetProperty("desired_state").GetString());
     }
 
     [Fact]
@@ -161,7 +138,7 @@ public sealed class EnvironmentGitTests(ExecFixture fixture) : IClassFixture<Exe
         var answers = new List<string>();
         try
         {
-            var remote = await CreateRemoteAsync(root.FullName, "private.git");
+            var remote = await GitDaemon.CreateRepositoryAsync(root.FullName, "private.git");
             await using var server = await GitHttpServer.StartAsync(root.FullName, "alice", token);
             var url = new Uri(server.BaseAddress, "private.git").ToString();
 
@@ -173,7 +150,7 @@ public sealed class EnvironmentGitTests(ExecFixture fixture) : IClassFixture<Exe
             await ExecAsync(id, "private", "echo secret-free > note.txt");
             answers.Add((await PostJsonAsync($"{git}/commit", new { message = "note", all = true })).ToString());
             answers.Add((await PostJsonAsync($"{git}/push", new { })).ToString());
-            Assert.Equal("note", (await HostGitAsync(remote, "log", "-1", "--format=%s", "main")).Trim());
+            Assert.Equal("note", (await GitDaemon.RunGitAsync(remote, "log", "-1", "--format=%s", "main")).Trim());
             answers.Add((await PostJsonAsync($"{git}/pull", new { })).ToString());
             answers.Add((await GetJsonAsync($"{git}/status")).ToString());
             answers.Add((await GetJsonAsync($"/api/environments/{id}")).ToString());
@@ -306,23 +283,6 @@ public sealed class EnvironmentGitTests(ExecFixture fixture) : IClassFixture<Exe
         }
     }
 
-    /// <summary>A bare repository with one commit on main (README.md), served from <paramref name="root"/>.</summary>
-    private static async Task<string> CreateRemoteAsync(string root, string name)
-    {
-        var work = Path.Combine(root, name + "-seed");
-        var bare = Path.Combine(root, name);
-        Directory.CreateDirectory(work);
-        await HostGitAsync(work, "init", "-q", "-b", "main");
-        await File.WriteAllTextAsync(Path.Combine(work, "README.md"), "hello\n");
-        await HostGitAsync(work, "add", ".");
-        await HostGitAsync(work, "commit", "-qm", "initial");
-        await HostGitAsync(root, "clone", "-q", "--bare", work, bare);
-        return bare;
-    }
-
-    private static async Task<string> HostGitAsync(string directory, params string[] arguments) =>
-        (await ToolProcess.RunCheckedAsync("git", ["-C", directory, "-c", "user.name=Tests", "-c", "user.email=tests@example.com", .. arguments], TimeSpan.FromSeconds(30))).StandardOutput;
-
     /// <summary>Every regular file under <paramref name="directory"/> holding <paramref name="value"/>.</summary>
     private static IEnumerable<string> FilesContaining(string directory, string value)
     {
@@ -354,20 +314,6 @@ public sealed class EnvironmentGitTests(ExecFixture fixture) : IClassFixture<Exe
             {
                 yield return file;
             }
-        }
-    }
-
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }

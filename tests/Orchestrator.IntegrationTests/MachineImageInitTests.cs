@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Orchestrator.Sandbox;
 using Orchestrator.Testing;
@@ -76,7 +74,7 @@ public sealed class MachineImageInitTests : IAsyncLifetime
         };
         _init.BeginErrorReadLine();
 
-        await Wait.UntilAsync(() => Task.FromResult(Accepts(port)), "the image's sshd to listen");
+        await Wait.UntilAsync(() => Task.FromResult(LoopbackPort.Accepts(port)), "the image's sshd to listen");
         var hostKey = (await File.ReadAllTextAsync(Path.Combine(hostKeys, "ssh_host_ed25519_key.pub"))).Split(' ')[1];
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(home, ".ssh", "authorized_keys")));
         Assert.Equal("ok", await RunAsync(port, key.PrivateKeyPem, "echo ok", hostKey));
@@ -84,7 +82,7 @@ public sealed class MachineImageInitTests : IAsyncLifetime
         // sshd dies: the init starts it again.
         var firstSshd = SshdChildOf(_init.Id);
         Process.GetProcessById(firstSshd).Kill();
-        await Wait.UntilAsync(() => Task.FromResult(SshdChildOrZero(_init.Id) is var pid && pid != 0 && pid != firstSshd && Accepts(port)), "the init to restart sshd");
+        await Wait.UntilAsync(() => Task.FromResult(SshdChildOrZero(_init.Id) is var pid && pid != 0 && pid != firstSshd && LoopbackPort.Accepts(port)), "the init to restart sshd");
         Assert.Equal("again", await RunAsync(port, key.PrivateKeyPem, "echo again", hostKey));
         lock (stderr)
         {
@@ -100,7 +98,7 @@ public sealed class MachineImageInitTests : IAsyncLifetime
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await _init.WaitForExitAsync(timeout.Token);
-        Assert.False(Accepts(port));
+        Assert.False(LoopbackPort.Accepts(port));
         Assert.Throws<ArgumentException>(() => Process.GetProcessById(secondSshd));
     }
 
@@ -114,20 +112,6 @@ public sealed class MachineImageInitTests : IAsyncLifetime
         using var result = ssh.RunCommand(command);
         Assert.Equal(expectedHostKey, seen);
         return result.Result.TrimEnd();
-    }
-
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     private static int SshdChildOf(int parent)

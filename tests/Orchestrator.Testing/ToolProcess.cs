@@ -91,6 +91,21 @@ public static class LoopbackPort
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>True when something accepts TCP connections on 127.0.0.1:<paramref name="port"/> now.</summary>
+    public static bool Accepts(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     private static int EphemeralRangeStart()
     {
         const string range = "/proc/sys/net/ipv4/ip_local_port_range";
