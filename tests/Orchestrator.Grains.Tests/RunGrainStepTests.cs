@@ -244,4 +244,35 @@ public sealed class RunGrainStepTests(FakeTimeClusterFixture fixture)
             "the ended run's place to be free");
         Assert.Equal(RunStatuses.Running, second!.Status);
     }
+
+    [Fact]
+    public async Task ARunWaitingForASignalIsListedAsWaitingAndAsSucceededOnceSignalled()
+    {
+        var run = await _runs.StartAsync("""
+            name: listed-wait
+            steps:
+              - id: gate
+                uses: wait_for_signal
+                with: { name: open }
+            """);
+        var id = (await RunDriver.UntilStepAsync(run, "gate", StepStatuses.Waiting)).RunId;
+        var queries = _runs.Client.GetGrain<IRunQueryGrain>(0);
+
+        // The list says what a read says, and its status filter finds the run.
+        Assert.Equal(RunStatuses.Waiting, (await run.GetAsync())!.Status);
+        var waiting = await Eventually.UntilAsync(
+            () => queries.ListAsync(_runs.Tenant, 10, null, RunStatuses.Waiting, "listed-wait"),
+            page => page.Items.Count > 0,
+            "the run to be listed as waiting");
+        Assert.Equal((id, RunStatuses.Waiting), (Assert.Single(waiting.Items).RunId, waiting.Items[0].Status));
+
+        await run.SignalAsync("open", "true");
+        await RunDriver.UntilEndedAsync(run);
+        var ended = await Eventually.UntilAsync(
+            () => queries.ListAsync(_runs.Tenant, 10, null, null, "listed-wait"),
+            page => page.Items.Count == 1 && page.Items[0].Status != RunStatuses.Waiting,
+            "the list to follow the signalled run");
+        Assert.Equal(RunStatuses.Succeeded, ended.Items[0].Status);
+        Assert.Empty((await queries.ListAsync(_runs.Tenant, 10, null, RunStatuses.Waiting, "listed-wait")).Items);
+    }
 }

@@ -35,6 +35,8 @@ internal sealed partial class WorkflowRunGrain
                 _writing = null;
             }
         }
+
+        await IndexAsync();
     }
 
     private async Task<ExpressionContext> ContextAsync(StepDefinition? step, CancellationToken cancellationToken)

@@ -120,7 +120,7 @@ internal sealed partial class WorkflowRunGrain
 
         _reminders[ResumeReminder] = await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
         await CheckpointAsync();
-        await index.UpsertAsync(Summary(), cancellationToken);
+        await IndexAsync(cancellationToken);
         LogStarted(Key, S.Workflow, S.Version);
         EnsureDriving();
         return await ViewAsync(cancellationToken);
@@ -197,7 +197,7 @@ internal sealed partial class WorkflowRunGrain
         await Emit(RunEventKinds.RunResumed, null, 0, new JsonObject { ["reason"] = "retry" });
         _reminders[ResumeReminder] = await this.RegisterOrUpdateReminder(ResumeReminder, Options.ResumePeriod, Options.ResumePeriod, cancellationToken);
         await CheckpointAsync();
-        await index.UpsertAsync(Summary(), cancellationToken);
+        await IndexAsync(cancellationToken);
         EnsureDriving();
         return await ViewAsync(cancellationToken);
     }

@@ -279,7 +279,7 @@ internal sealed partial class WorkflowRunGrain
         await Emit(kind, null, 0, new JsonObject { ["status"] = S.Status, ["error"] = S.Error, ["outputs"] = JsonNode.Parse(Redact(S.OutputsJson)) });
         await CheckpointAsync();
         await events.FlushAsync();
-        await index.UpsertAsync(Summary());
+        await IndexAsync();
         if (!RunStatuses.IsTerminal(S.Status))
         {
             // Retried while the end was being written: the retry owns the run (and its reminder) now.

@@ -5,7 +5,27 @@ internal sealed partial class WorkflowRunGrain
 {
     public async Task<RunView?> GetAsync(CancellationToken cancellationToken) => Started ? await ViewAsync(cancellationToken) : null;
 
-    private RunSummary Summary() => new(_tenant, _runId, S.Workflow, S.Version, S.Status, S.CreatedAt, S.UpdatedAt);
+    /// <summary>
+    /// Tells the run index the run's summary when the status it lists changed since it was last told: at start, at
+    /// the end, and when the run starts or stops waiting, so a list (and its status filter) says what a read says.
+    /// </summary>
+    private async Task IndexAsync(CancellationToken cancellationToken = default)
+    {
+        var summary = new RunSummary(_tenant, _runId, S.Workflow, S.Version, ListedStatus(), S.CreatedAt, S.UpdatedAt);
+        if (summary.Status == _indexedStatus)
+        {
+            return;
+        }
+
+        await index.UpsertAsync(summary, cancellationToken);
+        _indexedStatus = summary.Status;
+    }
+
+    /// <summary>A running run whose only live steps wait (for a signal or a timer) reads as waiting.</summary>
+    private string ListedStatus() =>
+        S.Status == RunStatuses.Running && S.Steps.Values.Any(s => s.Status == StepStatuses.Waiting) && !S.Steps.Values.Any(s => s.Status == StepStatuses.Running)
+            ? RunStatuses.Waiting
+            : S.Status;
 
     /// <summary>
     /// The view, masked. The redactor is otherwise made when a step is first rendered, so a view answered
@@ -31,9 +51,7 @@ internal sealed partial class WorkflowRunGrain
             _runId,
             S.Workflow,
             S.Version,
-            S.Status == RunStatuses.Running && S.Steps.Values.Any(s => s.Status == StepStatuses.Waiting) && !S.Steps.Values.Any(s => s.Status == StepStatuses.Running)
-                ? RunStatuses.Waiting
-                : S.Status,
+            ListedStatus(),
             Redact(S.InputsJson),
             [.. order.Where(S.Steps.ContainsKey).Select(id =>
             {

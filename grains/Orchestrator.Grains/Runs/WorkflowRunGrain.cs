@@ -58,6 +58,9 @@ internal sealed partial class WorkflowRunGrain(
     private Task? _writing;
     private bool _dirty;
 
+    // The status the run index last got from this activation: it is told again only when the listed status changes.
+    private string? _indexedStatus;
+
     // Parsed inputs (under RunInputsKey) and step outputs, with the JSON they came from.
     private readonly Dictionary<string, (string Json, Dictionary<string, WorkflowValue> Values)> _parsed = new(StringComparer.Ordinal);
     private HashSet<string>? _secretInputNames;
