@@ -117,49 +117,42 @@ internal static class InstanceCommands
         var command = Args.Command("list", "List instances.", "orch instances list --state started", "orch instances list -o json | jq -r '.items[].id'");
         command.Aliases.Add("ls");
         var state = new Option<string?>("--state") { Description = "Only instances in this state (started, stopped, failed, ...)." };
-        var watch = new Option<bool>("--watch", "-w") { Description = "Keep listing as states change (Ctrl-C to stop)." };
+        var watch = ListWatch.Option("Keep listing as states change (Ctrl-C to stop).");
         command.Add(state);
         command.Add(watch);
         app.SetApiAction(command, async (c, ct) =>
         {
             var query = c.Parse.GetValue(state) is { } s ? $"&state={Args.Escape(s)}" : "";
-            string? previous = null;
-            do
-            {
-                var items = new List<Instance>();
-                string? cursor = null;
-                do
+            var watching = c.Parse.GetValue(watch);
+            return await ListWatch.RunAsync(
+                watching,
+                async token =>
                 {
-                    var page = await c.Api.GetAsync($"/api/instances?limit=100{query}" + (cursor is null ? "" : $"&cursor={Args.Escape(cursor)}"), ApiJson.Default.InstanceList, ct);
-                    items.AddRange(page.Items);
-                    cursor = page.NextCursor;
-                }
-                while (cursor is not null);
+                    var items = new List<Instance>();
+                    string? cursor = null;
+                    do
+                    {
+                        var page = await c.Api.GetAsync($"/api/instances?limit=100{query}" + (cursor is null ? "" : $"&cursor={Args.Escape(cursor)}"), ApiJson.Default.InstanceList, token);
+                        items.AddRange(page.Items);
+                        cursor = page.NextCursor;
+                    }
+                    while (cursor is not null);
 
-                var list = new InstanceList(items, null);
-                var rendered = string.Join('\n', items.Select(static i => $"{i.Id} {i.State}"));
-                if (rendered != previous)
+                    return new InstanceList(items, null);
+                },
+                static list => string.Join('\n', list.Items.Select(static i => $"{i.Id} {i.State}")),
+                list =>
                 {
                     if (c.Ui.Json)
                     {
-                        c.Ui.WriteJson(list, ApiJson.Default.InstanceList, indented: !c.Parse.GetValue(watch));
+                        c.Ui.WriteJson(list, ApiJson.Default.InstanceList, indented: !watching);
                     }
                     else
                     {
-                        c.Ui.WriteTable(["id", "state", "region", "size", "ip", "updated"], items.Select(static i => new[] { i.Id, i.State, i.Region, i.Size.Preset, i.PrivateIp, Args.Time(i.UpdatedAt) }));
+                        c.Ui.WriteTable(["id", "state", "region", "size", "ip", "updated"], list.Items.Select(static i => new[] { i.Id, i.State, i.Region, i.Size.Preset, i.PrivateIp, Args.Time(i.UpdatedAt) }));
                     }
-
-                    previous = rendered;
-                }
-
-                if (c.Parse.GetValue(watch))
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(2), ct);
-                }
-            }
-            while (c.Parse.GetValue(watch));
-
-            return ExitCodes.Success;
+                },
+                ct);
         });
         return command;
     }

@@ -159,7 +159,7 @@ internal static class RunCommands
         command.Aliases.Add("ls");
         var status = new Option<string?>("--status") { Description = "pending, running, waiting, succeeded, failed or cancelled." };
         var workflow = new Option<string?>("--workflow") { Description = "Only runs of this workflow." };
-        var watch = new Option<bool>("--watch", "-w") { Description = "Keep listing as runs change (Ctrl-C to stop)." };
+        var watch = ListWatch.Option("Keep listing as runs change (Ctrl-C to stop).");
         command.Add(status);
         command.Add(workflow);
         command.Add(watch);
@@ -168,33 +168,23 @@ internal static class RunCommands
             var query = "/api/runs?limit=100"
                 + (c.Parse.GetValue(status) is { } s ? $"&status={Args.Escape(s)}" : "")
                 + (c.Parse.GetValue(workflow) is { } w ? $"&workflow={Args.Escape(w)}" : "");
-            string? previous = null;
-            do
-            {
-                var runs = await c.Api.GetAsync(query, ApiJson.Default.RunList, ct);
-                var rendered = string.Join('\n', runs.Items.Select(static r => $"{r.Id} {r.Status}"));
-                if (rendered != previous)
+            var watching = c.Parse.GetValue(watch);
+            return await ListWatch.RunAsync(
+                watching,
+                token => c.Api.GetAsync(query, ApiJson.Default.RunList, token),
+                static runs => string.Join('\n', runs.Items.Select(static r => $"{r.Id} {r.Status}")),
+                runs =>
                 {
                     if (c.Ui.Json)
                     {
-                        c.Ui.WriteJson(runs, ApiJson.Default.RunList, indented: !c.Parse.GetValue(watch));
+                        c.Ui.WriteJson(runs, ApiJson.Default.RunList, indented: !watching);
                     }
                     else
                     {
                         c.Ui.WriteTable(["id", "workflow", "version", "status", "created", "updated"], runs.Items.Select(static r => new[] { r.Id, r.Workflow, r.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), r.Status, Args.Time(r.CreatedAt), Args.Time(r.UpdatedAt) }));
                     }
-
-                    previous = rendered;
-                }
-
-                if (c.Parse.GetValue(watch))
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(2), ct);
-                }
-            }
-            while (c.Parse.GetValue(watch));
-
-            return ExitCodes.Success;
+                },
+                ct);
         });
         return command;
     }
