@@ -83,6 +83,14 @@ public sealed class SecretsAndFilesTests(ConsoleFixture fixture)
         var bytes = Enumerable.Range(0, 3000).Select(i => (byte)(i * 7 % 256)).ToArray();
         var page = await fixture.NewPageAsync();
         await page.SignInAsync(fixture.TenantKey);
+        var fileRequests = new List<Microsoft.Playwright.IRequest>();
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/files?", StringComparison.Ordinal))
+            {
+                fileRequests.Add(request);
+            }
+        };
         await page.GotoAsync("/ui/instances/web-files");
         await page.GetByLabel("Local file").SetInputFilesAsync(new FilePayload { Name = "data.bin", MimeType = "application/octet-stream", Buffer = bytes });
         await page.GetByLabel("Path on the machine").FillAsync("/tmp/console-files/");
@@ -103,6 +111,13 @@ public sealed class SecretsAndFilesTests(ConsoleFixture fixture)
             Assert.Equal(bytes, copy.ToArray());
         }
 
+        // The key travels in the Authorization header of both transfers, never in their URLs.
+        Assert.Equal(["PUT", "GET"], fileRequests.Select(r => r.Method));
+        Assert.All(fileRequests, r =>
+        {
+            Assert.DoesNotContain(fixture.TenantKey, r.Url, StringComparison.Ordinal);
+            Assert.Equal($"Bearer {fixture.TenantKey}", r.Headers["authorization"]);
+        });
         await page.ScreenshotAsync(fixture, "instance-files");
         await page.AssertAccessibleAsync(fixture, "/ui/instances/{id} with the Files card");
 
