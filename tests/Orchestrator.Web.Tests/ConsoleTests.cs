@@ -259,6 +259,7 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
     [InlineData("/ui/instances", "phone-instances")]
     [InlineData("/ui/workflows", "phone-workflows")]
     [InlineData("/ui/runs", "phone-runs")]
+    [InlineData("/ui/secrets", "phone-secrets")]
     public async Task PagesFitAPhoneScreen(string path, string name)
     {
         var page = await fixture.NewPageAsync(390, 844);

@@ -10,6 +10,7 @@ import { InstanceDetailPage } from './pages/InstanceDetailPage';
 import { InstancesPage } from './pages/InstancesPage';
 import { RunDetailPage } from './pages/RunDetailPage';
 import { RunsPage } from './pages/RunsPage';
+import { SecretsPage } from './pages/SecretsPage';
 import { TenantsPage } from './pages/TenantsPage';
 import { WorkflowsPage } from './pages/WorkflowsPage';
 
@@ -44,6 +45,7 @@ const router = createBrowserRouter(
         { path: 'workflows/:name', element: lazyPage(<WorkflowDetailPage />) },
         { path: 'runs', element: <RunsPage /> },
         { path: 'runs/:id', element: <RunDetailPage /> },
+        { path: 'secrets', element: <SecretsPage /> },
         { path: 'tenants', element: <TenantsPage /> },
         { path: '*', element: <Navigate to="/instances" replace /> },
       ],

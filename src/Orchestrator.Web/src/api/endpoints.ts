@@ -1,7 +1,7 @@
 import { getJson, send, sendJson, withQuery } from './http';
 import type {
-  ApiKey, CreatedKey, CreateInstanceRequest, Instance, InstanceEventList, InstanceList, Run, RunList, RunStatus,
-  StartRunRequest, StepOutput, Tenant, Workflow, WorkflowList, WorkflowVersion,
+  ApiKey, CreatedKey, CreateInstanceRequest, Instance, InstanceEventList, InstanceList, Run, RunList, RunStatus, Secret,
+  SecretList, StartRunRequest, StepOutput, Tenant, Workflow, WorkflowList, WorkflowVersion,
 } from './types';
 
 const enc = encodeURIComponent;
@@ -44,4 +44,14 @@ export const tenantsApi = {
   keys: (id: string) => getJson<{ items: ApiKey[] }>(`/api/tenants/${enc(id)}/keys`),
   createKey: (id: string, name: string) => sendJson<CreatedKey>(`/api/tenants/${enc(id)}/keys`, 'POST', { name }),
   revokeKey: (id: string, keyId: string) => sendJson<ApiKey>(`/api/tenants/${enc(id)}/keys/${enc(keyId)}`, 'DELETE'),
+};
+
+export const secretsApi = {
+  list: () => getJson<SecretList>('/api/secrets'),
+  /** Creates or replaces the secret; `created` tells which (201 or 200). The value goes out in the body only. */
+  put: async (name: string, value: string) => {
+    const response = await send(`/api/secrets/${enc(name)}`, { method: 'PUT', json: { value } });
+    return { secret: (await response.json()) as Secret, created: response.status === 201 };
+  },
+  remove: (name: string) => send(`/api/secrets/${enc(name)}`, { method: 'DELETE' }),
 };

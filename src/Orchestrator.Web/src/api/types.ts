@@ -38,3 +38,6 @@ export type GitPullResult = Schemas['GitPullResponse'];
 export type Session = Schemas['SessionResponse'];
 export type SessionList = Schemas['SessionListResponse'];
 export type CreateSessionRequest = Schemas['CreateSessionRequest'];
+export type Secret = Schemas['SecretResponse'];
+export type SecretList = Schemas['SecretListResponse'];
+export type FileWritten = Schemas['FileWrittenResponse'];

@@ -41,6 +41,7 @@ export function Layout() {
                 <NavLink to="/environments">Environments</NavLink>
                 <NavLink to="/workflows">Workflows</NavLink>
                 <NavLink to="/runs">Runs</NavLink>
+                <NavLink to="/secrets">Secrets</NavLink>
               </>
             ) : (
               <NavLink to="/tenants">Tenants</NavLink>

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { instancesApi } from '../api/endpoints';
 import { ExecBox } from '../components/ExecBox';
+import { FilesCard } from '../components/FilesCard';
 import { InstanceActions } from '../components/InstanceActions';
 import { Loading } from '../components/Loading';
 import { ProblemView } from '../components/ProblemView';
@@ -42,6 +43,7 @@ export function InstanceDetailPage() {
           </dl>
           {view.state === 'started' && <ExecBox instanceId={id} />}
           {view.state === 'started' && <SessionsCard instanceId={id} />}
+          {view.state === 'started' && <FilesCard instanceId={id} />}
         </>
       )}
       {view && (
