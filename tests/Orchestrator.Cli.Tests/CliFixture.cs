@@ -31,21 +31,7 @@ public sealed class CliFixture : IAsyncLifetime
     {
         await _database.InitializeAsync();
         _silo = SiloApplication.Build(
-            [
-                "--urls=http://127.0.0.1:0",
-                $"--ConnectionStrings:Orchestrator={_database.ConnectionString}",
-                "--Orchestrator:ClusterId=cli",
-                $"--Orchestrator:SiloPort={LoopbackPort.Free()}",
-                $"--Orchestrator:GatewayPort={LoopbackPort.Free()}",
-                "--Orchestrator:AdvertisedIPAddress=127.0.0.1",
-                "--Orchestrator:Secrets:EncryptionKey=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-                $"--Orchestrator:Auth:AdminKey={ApiKeys.Admin}",
-                "--Orchestrator:Http:RateLimit:PermitsPerSecond=5000",
-                "--Orchestrator:Instances:SettlePollInterval=00:00:00.100",
-                "--FlyEmulator:RateLimitScale=20",
-                "--FlyEmulator:TransitionDelay=00:00:00.050",
-                "--Fly:RateLimitScale=20",
-            ],
+            TestSiloArguments.Postgres(_database.ConnectionString, "cli"),
             builder => builder.Logging.ClearProviders());
         await SiloApplication.StartAsync(_silo);
         BaseAddress = new Uri(_silo.Urls.First());
