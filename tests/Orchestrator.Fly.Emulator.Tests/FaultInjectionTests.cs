@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Fly.Emulator.Tests.Support;
 
 namespace Orchestrator.Fly.Emulator.Tests;
@@ -54,19 +54,28 @@ public sealed class FaultInjectionTests
     [Fact]
     public async Task LatencyIsAddedToMatchingCallsOnly()
     {
-        await using var emulator = await TestEmulator.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var emulator = await TestEmulator.StartAsync(time: clock);
         var app = await emulator.Fly.CreateAppAsync();
         emulator.Emulator.FaultInjection.Add(FaultRule.Slow("Apps_*", TimeSpan.FromSeconds(1)));
 
-        var slow = Stopwatch.StartNew();
-        (await emulator.Fly.GetAsync($"/v1/apps/{app}")).Expect(HttpStatusCode.OK);
-        slow.Stop();
-        var fast = Stopwatch.StartNew();
-        (await emulator.Fly.GetAsync($"/v1/apps/{app}/machines")).Expect(HttpStatusCode.OK);
-        fast.Stop();
+        var slow = emulator.Fly.GetAsync($"/v1/apps/{app}");
+        // The other call is answered while the emulator's clock stands still.
+        (await emulator.Fly.GetAsync($"/v1/apps/{app}/machines").WaitAsync(TimeSpan.FromSeconds(30))).Expect(HttpStatusCode.OK);
 
-        Assert.InRange(slow.Elapsed, TimeSpan.FromMilliseconds(980), TimeSpan.FromSeconds(10));
-        Assert.InRange(fast.Elapsed, TimeSpan.Zero, TimeSpan.FromMilliseconds(700));
+        // The matching call holds until its second has passed on the emulator's clock (moved in tenths).
+        var moved = TimeSpan.Zero;
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!slow.IsCompleted)
+        {
+            Assert.False(bound.IsCancellationRequested, $"the slowed call did not end after {moved.TotalMilliseconds} ms of emulator time");
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+            moved += TimeSpan.FromMilliseconds(100);
+            await Task.WhenAny(slow, Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System));
+        }
+
+        (await slow).Expect(HttpStatusCode.OK);
+        Assert.True(moved >= TimeSpan.FromSeconds(1), $"answered after {moved.TotalMilliseconds} ms of emulator time");
     }
 
     [Fact]
