@@ -174,6 +174,10 @@ public sealed class CommandTests(CliFixture fixture)
         var missing = await fixture.RunAsync(["exec", "no-such-box", "--", "true"], stdin: []);
         Assert.True(missing.ExitCode == 3, missing.ToString());
 
+        var tooLong = await fixture.RunAsync(["exec", CliFixture.Box, "--", "echo " + new string('x', 9000)], stdin: []);
+        Assert.True(tooLong.ExitCode == 2, tooLong.ToString());
+        Assert.Contains("-n", tooLong.Stderr, StringComparison.Ordinal);
+
         var invalid = await fixture.RunAsync(["exec", CliFixture.Box, "--env", "1X=a", "--", "true"], stdin: []);
         Assert.True(invalid.ExitCode == 2, invalid.ToString());
         Assert.Contains("env.1X", invalid.Stderr, StringComparison.Ordinal);

@@ -18,6 +18,9 @@ internal static class ExecStdinStream
     private const byte StdoutTag = 1;
     private const byte StderrTag = 2;
     private const int PieceBytes = 64 * 1024;
+
+    // The server's request line is at most 8 KiB (Kestrel's default), with the method and protocol around the target.
+    private const int MaxRequestTarget = 8000;
     private static readonly byte[] Eof = """{"type":"eof"}"""u8.ToArray();
 
     /// <summary>The socket's address: the command and its options as query parameters.</summary>
@@ -50,6 +53,11 @@ internal static class ExecStdinStream
     public static async Task<int> RunAsync(ApiClient api, string id, ExecRequest request, Stream stdin, CancellationToken ct)
     {
         var target = Target(api.Connection.Url, id, request);
+        if (target.PathAndQuery.Length > MaxRequestTarget)
+        {
+            throw new CliException(ExitCodes.Usage, $"The command and its options are too long to send with stdin ({target.PathAndQuery.Length} of {MaxRequestTarget} characters in the request line); put them in a script (orch cp), or use -n to send no stdin.");
+        }
+
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", "Bearer " + api.Connection.Key);
         socket.Options.AddSubProtocol("orchestrator");
