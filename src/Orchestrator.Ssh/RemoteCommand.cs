@@ -22,6 +22,14 @@ internal static partial class RemoteCommand
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Command, nameof(request.Command));
         var builder = new StringBuilder();
         builder.Append("printf '\\036orchestrator-pgid=%s\\n' \"$$\" >&2 && ");
+        if (request.StandardInput is not null)
+        {
+            // SSH.NET sends no EOF for an input stream closed before anything was written, and a streamed stdin may
+            // turn out empty: every stdin starts with a newline (see RemoteExecution), read away here, before the
+            // command runs. A shell's read builtin takes a pipe byte by byte, so nothing after the newline is consumed.
+            builder.Append("IFS= read -r orchestrator_stdin && ");
+        }
+
         if (request.WorkingDirectory is { } directory)
         {
             if (directory.Length == 0)
@@ -56,8 +64,7 @@ internal static partial class RemoteCommand
         builder.Append("sh -c ").Append(ShellQuote.Quote(request.Command, nameof(request.Command)));
         if (request.StandardInput is null)
         {
-            // SSH.NET sends no EOF for an input stream closed before anything was written, so
-            // `cat` would wait forever: without stdin, give the command /dev/null instead.
+            // Without stdin the command reads /dev/null, and nothing is sent on the channel.
             builder.Append(" </dev/null");
         }
 

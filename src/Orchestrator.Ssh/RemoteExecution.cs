@@ -13,6 +13,7 @@ namespace Orchestrator.Ssh;
 internal sealed partial class RemoteExecution
 {
     private const int OutputBufferSize = 32 * 1024;
+    private static readonly ReadOnlyMemory<byte> StdinLead = "\n"u8.ToArray();
 
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -43,7 +44,10 @@ internal sealed partial class RemoteExecution
         using var sink = new OutputSink(onOutput, callbackFailed, cancellationToken);
         var stdout = PumpAsync(command.OutputStream, SshOutputStream.Stdout, sink, null);
         var stderr = PumpAsync(command.ExtendedOutputStream, SshOutputStream.Stderr, sink, processGroup);
-        var stdin = FeedInputAsync(command, request.StandardInput, stop.Token);
+        // Once the command has ended nothing reads its stdin: a feed still waiting for input (streamed by a caller
+        // that has more to send) is stopped rather than waited for.
+        using var inputStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        var stdin = FeedInputAsync(command, request.StandardInput, inputStop.Token);
 
         var killed = false;
         try
@@ -57,6 +61,7 @@ internal sealed partial class RemoteExecution
         }
 
         await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
+        await inputStop.CancelAsync().ConfigureAwait(false);
         await stdin.ConfigureAwait(false);
         sink.Failure?.Throw();
 
@@ -119,10 +124,12 @@ internal sealed partial class RemoteExecution
 
         try
         {
-            // Disposing the stream sends EOF.
+            // Disposing the stream sends EOF, but only once something was written: the newline that the command line
+            // reads away before the command runs (RemoteCommand) makes that true of an empty stdin too.
             var remote = command.CreateInputStream();
             await using (remote.ConfigureAwait(false))
             {
+                await remote.WriteAsync(StdinLead, cancellationToken).ConfigureAwait(false);
                 await input.CopyToAsync(remote, OutputBufferSize, cancellationToken).ConfigureAwait(false);
             }
         }

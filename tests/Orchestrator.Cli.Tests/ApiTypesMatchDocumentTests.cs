@@ -105,6 +105,25 @@ public sealed class ApiTypesMatchDocumentTests(CliFixture fixture)
         }
     }
 
+    [Fact]
+    public void TheStreamedExecAddressUsesTheDocumentedPathAndParameters()
+    {
+        using var document = JsonDocument.Parse(fixture.Document);
+        var request = new ExecRequest("cat", new Dictionary<string, string> { ["A"] = "1" }, "/tmp", 5, StdinBase64: null);
+        var target = Orchestrator.Cli.Commands.ExecStdinStream.Target(new Uri("http://orch.test/"), "box", request);
+
+        Assert.True(document.RootElement.GetProperty("paths").TryGetProperty("/api/instances/{id}/exec/ws", out var path), "the document has no /api/instances/{id}/exec/ws");
+        var operation = path.GetProperty("get");
+        Assert.Equal("/api/instances/box/exec/ws", target.AbsolutePath);
+        var documented = operation.GetProperty("parameters").EnumerateArray()
+            .Where(static p => p.GetProperty("in").GetString() == "query")
+            .Select(static p => p.GetProperty("name").GetString())
+            .ToHashSet();
+        var sent = target.Query.TrimStart('?').Split('&').Select(static pair => pair.Split('=')[0]).ToHashSet();
+        Assert.Equal(["command", "env", "cwd", "timeout_seconds"], sent);
+        Assert.All(sent, name => Assert.Contains(name, documented));
+    }
+
     private static JsonElement Resolve(JsonElement schema, JsonElement schemas)
     {
         if (schema.TryGetProperty("$ref", out var reference))

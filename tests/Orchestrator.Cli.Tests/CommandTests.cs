@@ -106,6 +106,84 @@ public sealed class CommandTests(CliFixture fixture)
     }
 
     [Fact]
+    public async Task ExecStreamsFiftyMegabytesOfStdinByteForByte()
+    {
+        var directory = Directory.CreateTempSubdirectory("orch-exec-stdin").FullName;
+        try
+        {
+            // 50 MB of random bytes in a file; its hash is taken while it is written, so the test holds no copy.
+            var local = Path.Combine(directory, "fifty.bin");
+            string expected;
+            await using (var file = File.Create(local))
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var chunk = new byte[1 << 20];
+                for (var i = 0; i < 50; i++)
+                {
+                    RandomNumberGenerator.Fill(chunk);
+                    hash.AppendData(chunk);
+                    await file.WriteAsync(chunk);
+                }
+
+                expected = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+
+            await using (var input = File.OpenRead(local))
+            {
+                var summed = await fixture.RunAsync(["exec", CliFixture.Box, "--", "sha256sum"], input: input);
+                Assert.True(summed.ExitCode == 0, summed.ToString());
+                Assert.Equal($"{expected}  -\n", summed.Text);
+            }
+
+            // cat echoes it while it is still being sent: stdin and stdout stream at once.
+            var hashing = new HashingStream();
+            await using (var input = File.OpenRead(local))
+            {
+                var echoed = await fixture.RunAsync(["exec", CliFixture.Box, "--", "cat"], stdout: hashing, input: input);
+                Assert.True(echoed.ExitCode == 0, echoed.ToString());
+            }
+
+            Assert.Equal(50L << 20, hashing.Length);
+            Assert.Equal(expected, hashing.Hex());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ExecWithStdinPassesTheExitStatusOptionsAndStderrThrough()
+    {
+        var streams = await fixture.RunAsync(["exec", CliFixture.Box, "--cwd", "/tmp", "--env", "GREETING=hi there", "--", "sh", "-c", "cat; echo \"$GREETING\" from $(pwd); printf err >&2; exit 7"], stdin: "in\n"u8.ToArray());
+        Assert.Equal(7, streams.ExitCode);
+        Assert.Equal("in\nhi there from /tmp\n", streams.Text);
+        Assert.Equal("err", streams.Stderr);
+
+        foreach (var code in new[] { 0, 1, 128, 255 })
+        {
+            var exit = await fixture.RunAsync(["exec", CliFixture.Box, "--", $"exit {code}"], stdin: []);
+            Assert.Equal(code, exit.ExitCode);
+        }
+
+        // A command that ends without reading its stdin ends orch too.
+        var early = await fixture.RunAsync(["exec", CliFixture.Box, "--", "head -c 3"], stdin: new byte[4 << 20]);
+        Assert.True(early.ExitCode == 0, early.ToString());
+        Assert.Equal(3, early.Stdout.Length);
+
+        var missing = await fixture.RunAsync(["exec", "no-such-box", "--", "true"], stdin: []);
+        Assert.True(missing.ExitCode == 3, missing.ToString());
+
+        var tooLong = await fixture.RunAsync(["exec", CliFixture.Box, "--", "echo " + new string('x', 9000)], stdin: []);
+        Assert.True(tooLong.ExitCode == 2, tooLong.ToString());
+        Assert.Contains("-n", tooLong.Stderr, StringComparison.Ordinal);
+
+        var invalid = await fixture.RunAsync(["exec", CliFixture.Box, "--env", "1X=a", "--", "true"], stdin: []);
+        Assert.True(invalid.ExitCode == 2, invalid.ToString());
+        Assert.Contains("env.1X", invalid.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CopyRoundTripsOneHundredMegabytesAndDirectories()
     {
         var directory = Directory.CreateTempSubdirectory("orch-cp").FullName;

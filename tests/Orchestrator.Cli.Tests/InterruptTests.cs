@@ -8,13 +8,19 @@ public sealed class InterruptTests(CliFixture fixture)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    [Fact]
-    public async Task InterruptingExecKillsTheRemoteCommand()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task InterruptingExecKillsTheRemoteCommand(bool streamingStdin)
     {
         // A sleep whose argument no other process has, to find it with pgrep.
         var marker = $"sleep 299.{Random.Shared.Next(100_000, 999_999)}";
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { CliFixture.OrchDll, "exec", "-n", CliFixture.Box, "--", $"echo started; {marker}" })
+        // Streaming: orch's stdin is a pipe that stays open, sent over the exec WebSocket; otherwise -n, the plain stream.
+        string[] args = streamingStdin
+            ? [CliFixture.OrchDll, "exec", CliFixture.Box, "--", $"echo started; {marker}"]
+            : [CliFixture.OrchDll, "exec", "-n", CliFixture.Box, "--", $"echo started; {marker}"];
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }

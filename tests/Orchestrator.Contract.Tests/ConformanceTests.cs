@@ -115,6 +115,16 @@ public sealed class ConformanceTests(ContractFixture fixture)
         using var upgrade = new HttpResponseMessage(socket.HttpStatusCode);
         socket.Dispose();
         validator.Check(HttpMethod.Get, shell.AbsolutePath, (int)socket.HttpStatusCode, upgrade.Headers, contentHeaders: null, []);
+
+        await ExpectAsync(tenant, HttpMethod.Get, $"/api/instances/{Box}/exec/ws?command=true&timeout_seconds=0", 400);
+        using var execSocket = new ClientWebSocket();
+        execSocket.Options.SetRequestHeader("Authorization", tenant.DefaultRequestHeaders.Authorization!.ToString());
+        execSocket.Options.CollectHttpResponseDetails = true;
+        var execUri = new UriBuilder(tenant.BaseAddress!) { Scheme = "ws", Path = $"/api/instances/{Box}/exec/ws", Query = "command=cat" }.Uri;
+        await execSocket.ConnectAsync(execUri, CancellationToken.None);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, execSocket.HttpStatusCode);
+        using var execUpgrade = new HttpResponseMessage(execSocket.HttpStatusCode);
+        validator.Check(HttpMethod.Get, execUri.AbsolutePath, (int)execSocket.HttpStatusCode, execUpgrade.Headers, contentHeaders: null, []);
     }
 
     private static async Task SessionsAsync(HttpClient tenant, ContractValidator validator)

@@ -355,6 +355,15 @@ public sealed class AuthenticationTests(AuthenticationFixture fixture) : IClassF
             Assert.Equal(HttpStatusCode.NotFound, socket.HttpStatusCode);
         }
 
+        using (var socket = new ClientWebSocket())
+        {
+            socket.Options.SetRequestHeader("Authorization", $"Bearer {otherKey}");
+            socket.Options.CollectHttpResponseDetails = true;
+            var uri = new UriBuilder(Silo.BaseAddress) { Scheme = "ws", Path = $"/api/instances/{instance}/exec/ws", Query = "command=id" }.Uri;
+            await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(uri, CancellationToken.None));
+            Assert.Equal(HttpStatusCode.NotFound, socket.HttpStatusCode);
+        }
+
         // Lists are the other tenant's own: empty.
         Assert.Equal(0, (await JsonAsync(await other.GetAsync("/api/runs"))).GetProperty("items").GetArrayLength());
         Assert.Equal(0, (await JsonAsync(await other.GetAsync("/api/instances"))).GetProperty("items").GetArrayLength());

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.WebSockets;
 using System.Text.Json;
 
 namespace Orchestrator.IntegrationTests;
@@ -54,5 +55,38 @@ public sealed class ExecMemoryTests(ExecFixture fixture) : IClassFixture<ExecFix
         // Buffering the stream would keep at least its 200 MB (400 MB as .NET strings); what is live besides the bounded
         // pipeline is the rest of the process (silo, gateway, fixtures), which varies with the load of the machine.
         Assert.True(peakLive < 100L * 1024 * 1024, $"live memory grew by {peakLive / (1024 * 1024)} MB while streaming 200 MB");
+    }
+
+    [Fact]
+    public async Task TwoHundredMegabytesOfStreamedStdinPassInConstantMemory()
+    {
+        const long size = 200L * 1024 * 1024;
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var exec = await ExecSocketClient.ConnectAsync(fixture.Silo.BaseAddress, fixture.Silo.TenantKey, ExecFixture.Box, "command=wc%20-c", bound.Token);
+        var output = exec.ReceiveAsync(bound.Token);
+
+        var frame = new byte[64 * 1024];
+        Random.Shared.NextBytes(frame);
+        long peakLive = 0;
+        var baseline = GC.GetTotalMemory(forceFullCollection: true);
+        for (long sent = 0, frames = 0; sent < size; sent += frame.Length)
+        {
+            await exec.Socket.SendAsync(frame, WebSocketMessageType.Binary, true, bound.Token);
+            if (++frames % 100 == 0)
+            {
+                // Live memory of this process, which runs the silo, the gateway and this client.
+                peakLive = Math.Max(peakLive, GC.GetTotalMemory(forceFullCollection: true) - baseline);
+            }
+        }
+
+        await exec.SendEofAsync(bound.Token);
+        var result = await output;
+        await exec.CloseAsync(bound.Token);
+
+        Assert.True(result.Exit is not null, $"no exit message; error {result.Error}");
+        Assert.Equal(0, result.Exit.Value.GetProperty("exit_code").GetInt32());
+        Assert.Equal($"{size}\n", result.StdoutHead);
+        // Buffering the input anywhere on the way (socket, gateway, grain) would keep up to all 200 MB of it.
+        Assert.True(peakLive < 100L * 1024 * 1024, $"live memory grew by {peakLive / (1024 * 1024)} MB while streaming 200 MB of stdin");
     }
 }

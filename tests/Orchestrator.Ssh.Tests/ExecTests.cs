@@ -60,6 +60,29 @@ public sealed class ExecTests(SshServerFixture fixture) : IClassFixture<SshServe
     }
 
     [Fact]
+    public async Task An_empty_stdin_ends_at_once()
+    {
+        // SSH.NET sends no EOF for an input stream nothing was written to; cat would wait for the timeout.
+        var run = await RunAsync(_pool, Server, new SshExecRequest("cat; echo done", Timeout: TimeSpan.FromMinutes(1), StandardInput: new MemoryStream([])));
+
+        Assert.False(run.Result.TimedOut);
+        Assert.Equal("done\n", run.StdoutText);
+    }
+
+    [Fact]
+    public async Task A_stdin_that_never_ends_is_let_go_when_the_command_exits()
+    {
+        // A streamed stdin whose sender has more to send: the exec ends with the command, not with the input.
+        var endless = new System.IO.Pipelines.Pipe().Reader.AsStream();
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var run = await RunAsync(_pool, Server, new SshExecRequest("echo done", StandardInput: endless), cancellationToken: bound.Token);
+
+        Assert.False(bound.IsCancellationRequested, "the exec waited for stdin to end after the command exited");
+        Assert.Equal(0, run.Result.ExitCode);
+        Assert.Equal("done\n", run.StdoutText);
+    }
+
+    [Fact]
     public async Task Without_stdin_the_command_sees_eof()
     {
         var run = await RunAsync(_pool, Server, new SshExecRequest("cat; echo done"));

@@ -67,6 +67,11 @@ public static class ExecCommandRules
             problems.Add(("stdin", $"must be at most {MaxStdinBytes} bytes"));
         }
 
+        if (command.StdinStream is { } stream && (command.Stdin is not null || stream == Guid.Empty))
+        {
+            problems.Add(("stdin", "is either given whole or streamed, with a non-empty stream id"));
+        }
+
         return problems;
     }
 

@@ -24,6 +24,19 @@ public interface ISshSessionGrain : IGrainWithStringKey
     IAsyncEnumerable<ExecEvent> ExecAsync(ExecCommand command, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Feeds the next piece of stdin to the running command whose <see cref="ExecCommand.StdinStream"/> is
+    /// <paramref name="stdinStream"/>. Answers once the piece is taken into the command's small stdin buffer, so a
+    /// caller that awaits each piece moves at the pace the command reads. False when the command no longer takes stdin
+    /// (it ended, or its stdin was closed): the caller stops sending.
+    /// </summary>
+    [Alias("WriteStdin"), AlwaysInterleave]
+    Task<bool> WriteStdinAsync(Guid stdinStream, byte[] data, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends the streamed stdin: the command reads end of file once it has read what was written before.</summary>
+    [Alias("CloseStdin"), AlwaysInterleave]
+    Task CloseStdinAsync(Guid stdinStream, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Opens this session's PTY shell and streams its output: first <see cref="ShellEventKind.Opened"/>, then
     /// output, then <see cref="ShellEventKind.Exited"/>. One shell per session; ending the enumeration closes it.
     /// </summary>
@@ -71,13 +84,19 @@ public static class SshSessionKey
 /// <param name="Cwd">Working directory; the command fails with exit 1 when it does not exist.</param>
 /// <param name="Timeout">After this the command's process group is killed; null means <see cref="ExecCommandRules.DefaultTimeout"/>.</param>
 /// <param name="Stdin">Bytes fed to stdin, then end of file.</param>
+/// <param name="StdinStream">
+/// When set, stdin is not <paramref name="Stdin"/> but arrives while the command runs, through
+/// <see cref="ISshSessionGrain.WriteStdinAsync"/> and <see cref="ISshSessionGrain.CloseStdinAsync"/> with this id
+/// (a fresh one per command), without a size limit.
+/// </param>
 [GenerateSerializer, Immutable, Alias("orchestrator.ExecCommand")]
 public sealed record ExecCommand(
     [property: Id(0)] string Command,
     [property: Id(1)] IReadOnlyDictionary<string, string>? Env = null,
     [property: Id(2)] string? Cwd = null,
     [property: Id(3)] TimeSpan? Timeout = null,
-    [property: Id(4)] byte[]? Stdin = null);
+    [property: Id(4)] byte[]? Stdin = null,
+    [property: Id(5)] Guid? StdinStream = null);
 
 public enum ExecEventKind
 {

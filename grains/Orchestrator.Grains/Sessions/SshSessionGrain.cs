@@ -83,38 +83,46 @@ internal sealed partial class SshSessionGrain(
             throw new InstanceValidationException(first.Field, $"{first.Field} {first.Problem}");
         }
 
-        var target = await ConnectAsync(cancellationToken);
-        yield return new ExecEvent(ExecEventKind.Started);
-
-        var output = Channel.CreateBounded<ExecEvent>(new BoundedChannelOptions(OutputBufferChunks) { SingleReader = true, SingleWriter = true });
-        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = RunAsync(target, command, output.Writer, abandon.Token);
-        var drained = false;
+        var stdin = OpenStdin(command);
         try
         {
-            while (await output.Reader.WaitToReadAsync(cancellationToken))
+            var target = await ConnectAsync(cancellationToken);
+            yield return new ExecEvent(ExecEventKind.Started);
+
+            var output = Channel.CreateBounded<ExecEvent>(new BoundedChannelOptions(OutputBufferChunks) { SingleReader = true, SingleWriter = true });
+            using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var run = RunAsync(target, command, stdin?.Reader, output.Writer, abandon.Token);
+            var drained = false;
+            try
             {
-                while (output.Reader.TryRead(out var item))
+                while (await output.Reader.WaitToReadAsync(cancellationToken))
                 {
-                    yield return item;
+                    while (output.Reader.TryRead(out var item))
+                    {
+                        yield return item;
+                    }
+                }
+
+                drained = true;
+            }
+            finally
+            {
+                if (!drained)
+                {
+                    // The caller stopped enumerating (went away): cancelling kills the remote process group.
+                    await abandon.CancelAsync();
+                    await run;
                 }
             }
 
-            drained = true;
+            if (await run is { } error)
+            {
+                throw error;
+            }
         }
         finally
         {
-            if (!drained)
-            {
-                // The caller stopped enumerating (went away): cancelling kills the remote process group.
-                await abandon.CancelAsync();
-                await run;
-            }
-        }
-
-        if (await run is { } error)
-        {
-            throw error;
+            await CloseStdinAsync(command, stdin);
         }
     }
 
@@ -232,15 +240,15 @@ internal sealed partial class SshSessionGrain(
     }
 
     /// <summary>Runs the command into <paramref name="output"/>; returns what went wrong instead of throwing, for the reader to rethrow.</summary>
-    private async Task<Exception?> RunAsync(SshTarget target, ExecCommand command, ChannelWriter<ExecEvent> output, CancellationToken cancellationToken)
+    private async Task<Exception?> RunAsync(SshTarget target, ExecCommand command, Stream? streamedStdin, ChannelWriter<ExecEvent> output, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         using var span = StartExecSpan();
         var (status, exitCode) = (SshExecStatuses.Error, (int?)null);
         try
         {
-            using var stdin = command.Stdin is { } bytes ? new MemoryStream(bytes, writable: false) : null;
-            var request = new SshExecRequest(command.Command, command.Env, command.Cwd, command.Timeout ?? ExecCommandRules.DefaultTimeout, stdin);
+            using var whole = command.Stdin is { } bytes ? new MemoryStream(bytes, writable: false) : null;
+            var request = new SshExecRequest(command.Command, command.Env, command.Cwd, command.Timeout ?? ExecCommandRules.DefaultTimeout, streamedStdin ?? whole);
             // On the thread pool, not the activation's turn: SSH.NET opens channels synchronously, and a slow machine
             // must not stall every other call to this session (its other commands, their heartbeats) meanwhile.
             var result = await Task.Run(

@@ -9,13 +9,11 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>
 /// <c>orch exec ID -- CMD [ARGS...]</c>: runs the command over the NDJSON exec stream, writes its stdout and stderr
 /// to ours byte for byte as they arrive, and exits with its exit code (128+N for signal N). Ctrl-C cancels the
-/// request, which the server answers by killing the remote command's process group.
+/// request, which the server answers by killing the remote command's process group. When stdin is not a terminal it is
+/// streamed to the command over the exec WebSocket instead (<see cref="ExecStdinStream"/>).
 /// </summary>
 internal static class ExecCommand
 {
-    /// <summary>The API takes stdin inside the request (base64 in JSON), up to this much.</summary>
-    public const int MaxStdinBytes = 8 * 1024 * 1024;
-
     private static readonly Dictionary<string, int> Signals = new(StringComparer.Ordinal)
     {
         ["HUP"] = 1, ["INT"] = 2, ["QUIT"] = 3, ["ILL"] = 4, ["TRAP"] = 5, ["ABRT"] = 6, ["BUS"] = 7, ["FPE"] = 8, ["KILL"] = 9,
@@ -24,7 +22,7 @@ internal static class ExecCommand
 
     public static Command Build(CliApp app)
     {
-        var command = Args.Command("exec", "Run a command on an instance; its output is ours byte for byte and orch exits with its status. Stdin is sent when it is not a terminal (up to 8 MiB).",
+        var command = Args.Command("exec", "Run a command on an instance; its output is ours byte for byte and orch exits with its status. Stdin is streamed to it when it is not a terminal (piped or redirected), of any size.",
             "orch exec box -- uname -a",
             "orch exec box --cwd /srv --env MODE=prod -- ./deploy.sh",
             "tar -c site | orch exec box -- tar -x -C /var/www");
@@ -44,13 +42,14 @@ internal static class ExecCommand
         {
             var words = c.Parse.GetValue(argv)!;
             var text = words.Length == 1 ? words[0] : string.Join(' ', words.Select(Quote));
-            string? stdin = null;
+            var request = new ExecRequest(text, Args.Pairs(c.Parse.GetValue(env), "--env"), c.Parse.GetValue(cwd), c.Parse.GetValue(timeout), StdinBase64: null);
             if (System.Console.IsInputRedirected && !c.Parse.GetValue(noStdin))
             {
-                stdin = Convert.ToBase64String(await ReadStdinAsync(ct));
+                await using var stdin = System.Console.OpenStandardInput();
+                return await ExecStdinStream.RunAsync(c.Api, c.Parse.GetValue(id)!, request, stdin, ct);
             }
 
-            var request = new ExecRequest(text, Args.Pairs(c.Parse.GetValue(env), "--env"), c.Parse.GetValue(cwd), c.Parse.GetValue(timeout), stdin);
+            // A terminal's keystrokes are not the command's input: no stdin, over the plain exec stream.
             return await RunAsync(c.Api, c.Parse.GetValue(id)!, request, ct);
         });
         return command;
@@ -87,40 +86,34 @@ internal static class ExecCommand
             {
                 throw new CliException(ExitCodes.Server, $"{error.Title}: {error.Detail}");
             }
-            else if (item.ExitCode is { } code)
+            else if (await ExitStatusAsync(item, stderr, ct) is { } status)
             {
-                return code;
-            }
-            else if (item.TimedOut == true || item.Cancelled == true || item.Signal is not null)
-            {
-                if (item.TimedOut == true)
-                {
-                    await stderr.WriteAsync(Encoding.UTF8.GetBytes("orch: the command timed out and was killed\n"), ct);
-                }
-
-                return 128 + (item.Signal is { } signal && Signals.TryGetValue(signal, out var number) ? number : 9);
+                return status;
             }
         }
 
         throw new CliException(ExitCodes.Server, "The command's stream ended without its exit status.");
     }
 
-    private static async Task<byte[]> ReadStdinAsync(CancellationToken ct)
+    /// <summary>The status orch exits with for an exit line (128+N for signal N), or null when it is not one.</summary>
+    internal static async Task<int?> ExitStatusAsync(ExecLine item, Stream stderr, CancellationToken ct)
     {
-        await using var stdin = System.Console.OpenStandardInput();
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stdin.ReadAsync(chunk, ct)) > 0)
+        if (item.ExitCode is { } code)
         {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > MaxStdinBytes)
-            {
-                throw new CliException(ExitCodes.Usage, $"stdin is larger than the {MaxStdinBytes} bytes exec takes; use 'orch cp' to send files.");
-            }
+            return code;
         }
 
-        return buffer.ToArray();
+        if (item.TimedOut == true || item.Cancelled == true || item.Signal is not null)
+        {
+            if (item.TimedOut == true)
+            {
+                await stderr.WriteAsync(Encoding.UTF8.GetBytes("orch: the command timed out and was killed\n"), ct);
+            }
+
+            return 128 + (item.Signal is { } signal && Signals.TryGetValue(signal, out var number) ? number : 9);
+        }
+
+        return null;
     }
 
     /// <summary>Quotes an argument for sh so several arguments run as they were given.</summary>

@@ -9,16 +9,22 @@ using Orchestrator.Grains.Sessions;
 namespace Orchestrator.Gateway.Instances;
 
 /// <summary>
-/// <c>POST /api/instances/{id}/exec</c> and <c>GET /api/instances/{id}/shell</c>: validate, open one session-grain
+/// <c>POST /api/instances/{id}/exec</c>, <c>GET /api/instances/{id}/exec/ws</c> and <c>GET /api/instances/{id}/shell</c>: validate, open one session-grain
 /// stream, relay it. Nothing is answered until the machine accepted the connection, so failures to reach it are
 /// plain problem details; after that the status line is sent and output is relayed as it arrives. The request body is
-/// read by <see cref="ExecRequestParser"/>; the shell's WebSocket is relayed by <see cref="ShellRelay"/>.
+/// read by <see cref="ExecRequestParser"/>; the WebSockets are relayed by <see cref="ExecSocketRelay"/> and <see cref="ShellRelay"/>.
 /// </summary>
 public static class ExecEndpoints
 {
     public const string NdJson = "application/x-ndjson";
     public const string EventStream = "text/event-stream";
     public const string WebSocketRequired = InstanceProblems.TypeBase + "websocket-required";
+
+    /// <summary>The first byte of an output message on <c>/exec/ws</c>: the rest is stdout.</summary>
+    public const byte StdoutTag = 1;
+
+    /// <summary>The first byte of an output message on <c>/exec/ws</c>: the rest is stderr.</summary>
+    public const byte StderrTag = 2;
 
     private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
     private static readonly JsonWriterOptions BufferedWriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -51,6 +57,39 @@ public static class ExecEndpoints
                 NdJson,
                 EventStream)
             .WithResponse(StatusCodes.Status200OK, "The command's output as it arrives, ending with its exit; or, for application/json, the whole result.", [typeof(ExecResultResponse)], "application/json")
+            .ProducesProblems(400, 404, 409, 502, 503);
+        api.MapGet("/{id}/exec/ws", ExecSocketRelay.ExecAsync).WithName("ExecInInstanceWithStdin")
+            .WithSummary("Run a command with streamed stdin (WebSocket)")
+            .WithDescription(
+                "Runs a command as POST /exec does, but its stdin is streamed over a WebSocket as it is sent, of any size and "
+                + "in constant memory (POST /exec takes at most 8 MiB of stdin inside its JSON body). Upgrade with GET, "
+                + "'Connection: Upgrade' and 'Upgrade: websocket', the key in the Authorization header as for every /api call "
+                + "(or, from a browser, the subprotocols 'orchestrator' and 'bearer.KEY'). The command and its options are "
+                + "query parameters and are checked before the upgrade: a bad one is a 400 problem naming it, and failing to "
+                + "reach the machine is a plain problem details answer; a request that is not an upgrade is 400 "
+                + "(https://orchestrator.dev/problems/websocket-required).\n\n"
+                + "After 101 Switching Protocols:\n\n"
+                + "- client to server, binary frames: stdin bytes, written to the command in order. The server reads the next "
+                + "frame only once the command took the previous one, so a command that reads slowly slows the sender.\n"
+                + "- client to server, text frame {\"type\": \"eof\"}: closes stdin; the command reads end of file after what "
+                + "was sent. Send it when stdin is done (at once for no stdin).\n"
+                + "- server to client, binary frames: output; the first byte of each message is 1 for stdout or 2 for stderr, "
+                + "the rest is the output's bytes as they are.\n"
+                + "- server to client, text frames: {\"type\": \"exit\", \"exit_code\", \"signal\", \"timed_out\", "
+                + "\"cancelled\", \"duration_ms\", \"stdout_bytes\", \"stderr_bytes\"} (the fields of the NDJSON exit line) "
+                + "when the command ended, after all its output; {\"type\": \"error\", \"error\": {type, title, detail}} for a "
+                + "bad control message or a lost connection to the machine (type https://orchestrator.dev/problems/ssh-unreachable).\n\n"
+                + "The server closes the socket (1000) after the exit. When the command ends before reading all of stdin, "
+                + "further stdin frames are read and dropped. Closing the socket from the client before the exit kills the "
+                + "command. The command and options travel in the request line, which the server limits to 8 KiB; use POST "
+                + "/exec for longer commands.")
+            .WithPathParameter("id", "The instance's name.")
+            .WithRequiredQueryParameter<string>("command", "Shell text, run by sh -c as root (as in POST /exec); given once.")
+            .WithQueryParameter<string[]>("env", "An environment variable as NAME=VALUE; repeat for more.")
+            .WithQueryParameter<string>("cwd", "Working directory; the command fails with exit 1 when it does not exist.")
+            .WithQueryParameter<double>("timeout_seconds", $"Kill the command after this many seconds (more than 0, at most {ExecCommandRules.MaxTimeout.TotalSeconds:0}; default {ExecCommandRules.DefaultTimeout.TotalSeconds:0}).")
+            .Produces(StatusCodes.Status101SwitchingProtocols)
+            .WithResponse(StatusCodes.Status101SwitchingProtocols, "Switching Protocols: the WebSocket is open and the command started.", [])
             .ProducesProblems(400, 404, 409, 502, 503);
         api.MapGet("/{id}/shell", ShellRelay.ShellAsync).WithName("OpenInstanceShell")
             .WithSummary("Open an interactive shell (WebSocket)")

@@ -14,6 +14,7 @@ internal static class ExecRequestParser
     public const int MaxBufferedOutputCap = 16 * 1024 * 1024;
 
     private static readonly HashSet<string> Known = ["command", "env", "cwd", "timeout_seconds", "stdin", "stdin_base64", "max_output_bytes"];
+    private static readonly HashSet<string> KnownQuery = new(["command", "env", "cwd", "timeout_seconds"], StringComparer.OrdinalIgnoreCase);
 
     internal static (ExecCommand? Command, int Cap, (string Field, string Problem)? Problem) Parse(JsonElement body)
     {
@@ -112,5 +113,62 @@ internal static class ExecRequestParser
 
         var command = new ExecCommand(commandElement.GetString()!, env, cwd, timeout, stdin);
         return ExecCommandRules.Validate(command) is [var first, ..] ? (null, 0, first) : (command, cap, null);
+    }
+
+    /// <summary>
+    /// Reads the query of <c>GET /api/instances/{id}/exec/ws</c>, whose stdin is streamed over the socket: the same
+    /// fields as the JSON body, <c>env</c> repeated as <c>NAME=VALUE</c>.
+    /// </summary>
+    internal static (ExecCommand? Command, (string Field, string Problem)? Problem) ParseQuery(IQueryCollection query, Guid stdinStream)
+    {
+        foreach (var (name, _) in query)
+        {
+            if (!KnownQuery.Contains(name))
+            {
+                return (null, (name, "is not a known parameter"));
+            }
+        }
+
+        foreach (var single in (string[])["command", "cwd", "timeout_seconds"])
+        {
+            if (query[single].Count > 1)
+            {
+                return (null, (single, "must be given once"));
+            }
+        }
+
+        if (query["command"] is not [{ } text])
+        {
+            return (null, ("command", "is required"));
+        }
+
+        Dictionary<string, string>? env = null;
+        foreach (var pair in query["env"])
+        {
+            var equals = pair?.IndexOf('=', StringComparison.Ordinal) ?? -1;
+            if (equals <= 0)
+            {
+                return (null, ("env", "must be NAME=VALUE"));
+            }
+
+            env ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            env[pair![..equals]] = pair[(equals + 1)..];
+        }
+
+        var cwd = query["cwd"] is [{ } directory] ? directory : null;
+        TimeSpan? timeout = null;
+        if (query["timeout_seconds"] is [{ } seconds])
+        {
+            if (!double.TryParse(seconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsNaN(value)
+                || value <= 0 || value > ExecCommandRules.MaxTimeout.TotalSeconds)
+            {
+                return (null, ("timeout_seconds", $"must be a number more than 0 and at most {ExecCommandRules.MaxTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}"));
+            }
+
+            timeout = TimeSpan.FromSeconds(value);
+        }
+
+        var command = new ExecCommand(text, env, cwd, timeout, StdinStream: stdinStream);
+        return ExecCommandRules.Validate(command) is [var first, ..] ? (null, first) : (command, null);
     }
 }

@@ -24,6 +24,10 @@ public static class OpenApiConventions
     public static RouteHandlerBuilder WithQueryParameter<T>(this RouteHandlerBuilder builder, string name, string description, params string[] values) =>
         builder.WithParameter(ParameterLocation.Query, name, description, typeof(T), required: false, values);
 
+    /// <summary>Documents a query parameter the handler reads and requires.</summary>
+    public static RouteHandlerBuilder WithRequiredQueryParameter<T>(this RouteHandlerBuilder builder, string name, string description) =>
+        builder.WithParameter(ParameterLocation.Query, name, description, typeof(T), required: true, []);
+
     /// <summary>Documents a request header the handler reads.</summary>
     public static RouteHandlerBuilder WithHeaderParameter(this RouteHandlerBuilder builder, string name, string description, params string[] values) =>
         builder.WithParameter(ParameterLocation.Header, name, description, typeof(string), required: false, values);
