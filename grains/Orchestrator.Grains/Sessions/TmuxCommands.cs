@@ -20,6 +20,13 @@ internal static class TmuxCommands
 
     private const string Tmux = "tmux -L " + TerminalSessionRules.TmuxSocket + " -f /dev/null";
 
+    /// <summary>
+    /// Started once per tmux server, it lives as long as the server: tmux 3.3 sometimes misses the exit of a pane's
+    /// program (the program stays a zombie, the pane dead without a status, no pane-died hook) until another child of
+    /// the server exits, so this makes one exit every second.
+    /// </summary>
+    private const string Reaper = "set-option -g @orchestrator-reaper 1 ; run-shell -b \"while sleep 1 && " + Tmux + " run-shell true; do :; done\"";
+
     // The probe's fields, '|' apart: pane dead, its exit status, the signal that ended it, clients attached, the
     // last output (window) and the last input (session), in Unix seconds.
     private const string ProbeFormat = "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}|#{session_attached}|#{window_activity}|#{session_activity}";
@@ -35,6 +42,7 @@ internal static class TmuxCommands
         var builder = new StringBuilder(Tmux)
             .Append(" start-server \\; set-option -g remain-on-exit on \\; set-option -g status off")
             .Append(" \\; set-hook -g pane-died \"detach-client -s ''\"")
+            .Append(" \\; if-shell -F '#{@orchestrator-reaper}' 'set-option -g @orchestrator-reaper 1' ").Append(ShellQuote.Quote(Reaper))
             .Append(" \\; set-option -g history-limit ").Append(TerminalSessionRules.MaxScrollback.ToString(CultureInfo.InvariantCulture))
             .Append(" \\; new-session -d -s ").Append(ShellQuote.Quote(session))
             .Append(" -x ").Append(spec.Columns.ToString(CultureInfo.InvariantCulture))
@@ -66,13 +74,14 @@ internal static class TmuxCommands
 
     /// <summary>
     /// As <see cref="Probe"/>, but a pane tmux already reports dead without its exit status (tmux reaps the program a
-    /// moment after its terminal closes) is read again, for up to <see cref="ExitStatusWaitTenths"/> tenths of a second.
+    /// moment after its terminal closes, or misses it until another child exits: a run-shell makes one) is read again,
+    /// for up to <see cref="ExitStatusWaitTenths"/> tenths of a second.
     /// </summary>
     public static string ProbeExit(string session) =>
         $"{Tmux} has-session -t {Exact(session)} 2>/dev/null || exit {NoSession}; i=0; "
         + $"while probe=$({Tmux} display-message -p -t {Pane(session)} '{ProbeFormat}') || exit {NoSession}; "
         + $"case \"$probe\" in '1|||'*) [ $i -lt {ExitStatusWaitTenths.ToString(CultureInfo.InvariantCulture)} ] ;; *) false ;; esac; "
-        + "do i=$((i+1)); sleep 0.1; done; printf '%s\\n' \"$probe\"";
+        + $"do i=$((i+1)); {Tmux} run-shell true; sleep 0.1; done; printf '%s\\n' \"$probe\"";
 
     /// <summary>Has every client attached to the session draw its whole screen again.</summary>
     public static string Redraw(string session) =>
