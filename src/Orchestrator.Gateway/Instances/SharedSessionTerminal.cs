@@ -140,7 +140,7 @@ internal sealed class SharedSessionTerminal : IDisposable
             if (events is not null)
             {
                 // Closes the tmux client; the tmux session and its programs run on.
-                await events.DisposeAsync();
+                await CloseClientAsync(events);
             }
         }
 
@@ -177,6 +177,23 @@ internal sealed class SharedSessionTerminal : IDisposable
         catch (Exception ex) when (ex is OperationCanceledException || InstanceProblems.FromException(ex) is not null)
         {
             return null;
+        }
+    }
+
+    /// <summary>A failure to close is only logged: the subscribers must still be told the terminal ended.</summary>
+    private async Task CloseClientAsync(IAsyncEnumerator<ShellEvent> events)
+    {
+        try
+        {
+            await events.DisposeAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled on purpose: the last subscriber left.
+        }
+        catch (Exception ex)
+        {
+            _failed(ex);
         }
     }
 
