@@ -33,6 +33,7 @@ public static class GatewayExtensions
             .AddCheck<ClusterHealthCheck>("cluster", tags: [HealthEndpoints.ReadyTag]);
         services.AddOrchestratorApiReference();
         services.TryAddSingleton<ConsoleAssets>();
+        services.TryAddSingleton<SessionAttachHub>();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

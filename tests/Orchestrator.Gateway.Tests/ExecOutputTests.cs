@@ -86,7 +86,7 @@ public sealed class ExecOutputTests
     [InlineData("""{"type":"resize","cols":5000,"rows":24}""", "resize needs")]
     public void ControlMessagesAreCheckedBeforeUse(string message, string? problem)
     {
-        var (resize, result) = ShellRelay.ParseControl(Encoding.UTF8.GetBytes(message));
+        var (resize, result) = TerminalRelay.ParseControl(Encoding.UTF8.GetBytes(message));
         if (problem is null)
         {
             Assert.Null(result);

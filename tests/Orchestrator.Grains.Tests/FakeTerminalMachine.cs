@@ -21,6 +21,28 @@ public sealed class FakeTerminalMachine : ITerminalMachine
     public Task<TmuxProbeResult?> ProbeAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken) =>
         Task.FromResult(Find(tenant, instanceId, session) is { } s ? new TmuxProbeResult(s.Dead, s.ExitCode, s.Attached, s.Activity) : null);
 
+    /// <summary>tmux waited for the exit status: a dead pane's <see cref="FakeTmuxSession.PendingExitCode"/> arrives.</summary>
+    public Task<TmuxProbeResult?> ProbeExitAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken)
+    {
+        if (Find(tenant, instanceId, session) is { Dead: true, ExitCode: null, PendingExitCode: { } pending } s)
+        {
+            s.ExitCode = pending;
+        }
+
+        return ProbeAsync(tenant, instanceId, session, cancellationToken);
+    }
+
+    public Task<bool> RedrawAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken)
+    {
+        if (Find(tenant, instanceId, session) is not { } s)
+        {
+            return Task.FromResult(false);
+        }
+
+        s.Redraws++;
+        return Task.FromResult(true);
+    }
+
     public Task<TerminalScreen?> CaptureAsync(string tenant, string instanceId, string session, int scrollback, CancellationToken cancellationToken) =>
         Task.FromResult(Find(tenant, instanceId, session) is { } s ? new TerminalScreen(string.Concat(s.Typed), 0, 0, 80, 24) : null);
 
@@ -49,6 +71,11 @@ public sealed class FakeTmuxSession
     public bool Dead { get; set; }
 
     public int? ExitCode { get; set; }
+
+    /// <summary>The exit status tmux has not reported yet: the pane is dead, its program not yet reaped.</summary>
+    public int? PendingExitCode { get; set; }
+
+    public int Redraws { get; set; }
 
     public int Attached { get; set; }
 

@@ -80,6 +80,38 @@ public sealed class TerminalSessionGrainTests(FakeTimeClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AProbeForAnExitWaitsForTheStatusOfAPaneThatJustDied()
+    {
+        var tenant = await NewTenantAsync(null);
+        var (grain, sid) = Session(tenant);
+        await grain.CreateAsync(new TerminalSessionSpec(Command: "exit 7"));
+        var tmux = fixture.Terminals.Find(tenant, "box", sid)!;
+        (tmux.Dead, tmux.PendingExitCode) = (true, 7);
+
+        // A plain read takes tmux's word as it is: dead, no status yet, so still running.
+        Assert.Equal(TerminalSessionStatus.Running, (await grain.GetAsync()).Status);
+
+        var info = await grain.ProbeExitAsync();
+
+        Assert.Equal((TerminalSessionStatus.Exited, 7), (info.Status, info.ExitCode));
+        Assert.Equal((TerminalSessionStatus.Exited, 7), ((await grain.GetAsync()).Status, (await grain.GetAsync()).ExitCode));
+    }
+
+    [Fact]
+    public async Task ARedrawReachesTheMachineAndAnEndedSessionRefusesIt()
+    {
+        var tenant = await NewTenantAsync(null);
+        var (grain, sid) = Session(tenant);
+        await grain.CreateAsync(new TerminalSessionSpec());
+
+        await grain.RedrawAsync();
+
+        Assert.Equal(1, fixture.Terminals.Find(tenant, "box", sid)!.Redraws);
+        await fixture.Terminals.KillAsync(tenant, "box", sid, CancellationToken.None);
+        await Assert.ThrowsAsync<TerminalSessionEndedException>(() => grain.RedrawAsync());
+    }
+
+    [Fact]
     public async Task TheTenantRefusesAnIdleTimeoutOutOfRange()
     {
         var tenant = await NewTenantAsync(null);

@@ -42,6 +42,19 @@ public interface ITerminalSessionGrain : IGrainWithStringKey
     [Alias("Attach")]
     Task<string> GetAttachCommandAsync(bool viewOnly, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The session read from the machine now, for a client that just ended: when the program has died but tmux does not
+    /// have its exit status yet, waits for it (a few seconds at most), so an exit is reported with its code.
+    /// </summary>
+    /// <exception cref="TerminalSessionNotFoundException">No such session.</exception>
+    [Alias("ProbeExit")]
+    Task<TerminalSessionInfo> ProbeExitAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Has every terminal attached to the session draw its whole screen again (for a viewer that just joined one).</summary>
+    /// <exception cref="TerminalSessionNotFoundException">No such session.</exception>
+    [Alias("Redraw")]
+    Task RedrawAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Ends the session when it has been idle (no input or output, nobody attached) longer than the tenant allows.</summary>
     [Alias("CheckIdle")]
     Task<TerminalSessionInfo?> CheckIdleAsync(CancellationToken cancellationToken = default);

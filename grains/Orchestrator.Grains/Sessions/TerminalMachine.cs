@@ -12,6 +12,15 @@ public interface ITerminalMachine
     /// <summary>The session as tmux reports it; null when tmux has no such session.</summary>
     Task<TmuxProbeResult?> ProbeAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ProbeAsync"/>, but when the pane is dead before tmux has its exit status, waits (a few seconds at
+    /// most) for the status.
+    /// </summary>
+    Task<TmuxProbeResult?> ProbeExitAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken);
+
+    /// <summary>Has every client attached to the session redraw its whole screen; false when tmux has no such session.</summary>
+    Task<bool> RedrawAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken);
+
     /// <summary>The screen; null when tmux has no such session.</summary>
     Task<TerminalScreen?> CaptureAsync(string tenant, string instanceId, string session, int scrollback, CancellationToken cancellationToken);
 
@@ -45,16 +54,22 @@ internal sealed class SshTerminalMachine(IGrainFactory grains) : ITerminalMachin
         Check(exitCode, stdout, stderr, "start the session");
     }
 
-    public async Task<TmuxProbeResult?> ProbeAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken)
+    public Task<TmuxProbeResult?> ProbeAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken) =>
+        ReadProbeAsync(tenant, instanceId, TmuxCommands.Probe(session), cancellationToken);
+
+    public Task<TmuxProbeResult?> ProbeExitAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken) =>
+        ReadProbeAsync(tenant, instanceId, TmuxCommands.ProbeExit(session), cancellationToken);
+
+    public async Task<bool> RedrawAsync(string tenant, string instanceId, string session, CancellationToken cancellationToken)
     {
-        var (exitCode, stdout, stderr) = await RunAsync(tenant, instanceId, TmuxCommands.Probe(session), cancellationToken);
+        var (exitCode, stdout, stderr) = await RunAsync(tenant, instanceId, TmuxCommands.Redraw(session), cancellationToken);
         if (exitCode == TmuxCommands.NoSession)
         {
-            return null;
+            return false;
         }
 
-        Check(exitCode, stdout, stderr, "read the session");
-        return TmuxCommands.ParseProbe(stdout);
+        Check(exitCode, stdout, stderr, "redraw the session's clients");
+        return true;
     }
 
     public async Task<TerminalScreen?> CaptureAsync(string tenant, string instanceId, string session, int scrollback, CancellationToken cancellationToken)
@@ -85,6 +100,18 @@ internal sealed class SshTerminalMachine(IGrainFactory grains) : ITerminalMachin
     {
         var (exitCode, stdout, stderr) = await RunAsync(tenant, instanceId, TmuxCommands.Kill(session), cancellationToken);
         Check(exitCode, stdout, stderr, "end the session");
+    }
+
+    private async Task<TmuxProbeResult?> ReadProbeAsync(string tenant, string instanceId, string command, CancellationToken cancellationToken)
+    {
+        var (exitCode, stdout, stderr) = await RunAsync(tenant, instanceId, command, cancellationToken);
+        if (exitCode == TmuxCommands.NoSession)
+        {
+            return null;
+        }
+
+        Check(exitCode, stdout, stderr, "read the session");
+        return TmuxCommands.ParseProbe(stdout);
     }
 
     private async Task<(int? ExitCode, string Stdout, string Stderr)> RunAsync(string tenant, string instanceId, string command, CancellationToken cancellationToken)

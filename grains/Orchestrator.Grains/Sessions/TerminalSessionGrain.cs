@@ -144,6 +144,22 @@ internal sealed partial class TerminalSessionGrain(
         return TmuxCommands.Attach(_sessionId, viewOnly);
     }
 
+    public async Task<TerminalSessionInfo> ProbeExitAsync(CancellationToken cancellationToken)
+    {
+        EnsureExists();
+        var attached = await RefreshAsync(cancellationToken, waitForExitStatus: true);
+        return Info(attached);
+    }
+
+    public async Task RedrawAsync(CancellationToken cancellationToken)
+    {
+        EnsureExists();
+        if (!await machine.RedrawAsync(_tenant, _instanceId, _sessionId, cancellationToken))
+        {
+            throw Ended();
+        }
+    }
+
     public async Task<TerminalSessionInfo?> CheckIdleAsync(CancellationToken cancellationToken)
     {
         if (!Exists)
@@ -173,14 +189,16 @@ internal sealed partial class TerminalSessionGrain(
         reminderName == IdleReminder ? CheckIdleAsync(CancellationToken.None) : Task.CompletedTask;
 
     /// <summary>Reads the session from tmux into the state; returns the clients attached.</summary>
-    private async Task<int> RefreshAsync(CancellationToken cancellationToken)
+    private async Task<int> RefreshAsync(CancellationToken cancellationToken, bool waitForExitStatus = false)
     {
         if (State.Status != TerminalSessionStatus.Running)
         {
             return 0;
         }
 
-        var probe = await machine.ProbeAsync(_tenant, _instanceId, _sessionId, cancellationToken);
+        var probe = waitForExitStatus
+            ? await machine.ProbeExitAsync(_tenant, _instanceId, _sessionId, cancellationToken)
+            : await machine.ProbeAsync(_tenant, _instanceId, _sessionId, cancellationToken);
         if (probe is null)
         {
             // Killed from outside or the machine restarted: its program is gone.

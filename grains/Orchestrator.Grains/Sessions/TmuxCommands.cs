@@ -15,7 +15,17 @@ internal static class TmuxCommands
     /// <summary>Exit status of a tmux command whose session does not exist (or whose server is not running).</summary>
     public const int NoSession = 3;
 
+    /// <summary>How long (in tenths of a second) <see cref="ProbeExit"/> waits for a dead pane's exit status.</summary>
+    public const int ExitStatusWaitTenths = 50;
+
     private const string Tmux = "tmux -L " + TerminalSessionRules.TmuxSocket + " -f /dev/null";
+
+    /// <summary>
+    /// Started once per tmux server, it lives as long as the server: tmux 3.3 sometimes misses the exit of a pane's
+    /// program (the program stays a zombie, the pane dead without a status, no pane-died hook) until another child of
+    /// the server exits, so this makes one exit every second.
+    /// </summary>
+    private const string Reaper = "set-option -g @orchestrator-reaper 1 ; run-shell -b \"while sleep 1 && " + Tmux + " run-shell true; do :; done\"";
 
     // The probe's fields, '|' apart: pane dead, its exit status, the signal that ended it, clients attached, the
     // last output (window) and the last input (session), in Unix seconds.
@@ -24,11 +34,15 @@ internal static class TmuxCommands
     /// <summary>
     /// Starts the session detached. The server options come first: a program that exits at once must still leave
     /// its dead pane (remain-on-exit) for its exit status to be read, and the history must hold the scrollback.
+    /// When a pane dies tmux detaches the clients of its session (the empty target is the hook's own session; tmux
+    /// runs the hook once it has the exit status), so attached clients end instead of showing the dead pane.
     /// </summary>
     public static string New(string session, TerminalSessionSpec spec)
     {
         var builder = new StringBuilder(Tmux)
             .Append(" start-server \\; set-option -g remain-on-exit on \\; set-option -g status off")
+            .Append(" \\; set-hook -g pane-died \"detach-client -s ''\"")
+            .Append(" \\; if-shell -F '#{@orchestrator-reaper}' 'set-option -g @orchestrator-reaper 1' ").Append(ShellQuote.Quote(Reaper))
             .Append(" \\; set-option -g history-limit ").Append(TerminalSessionRules.MaxScrollback.ToString(CultureInfo.InvariantCulture))
             .Append(" \\; new-session -d -s ").Append(ShellQuote.Quote(session))
             .Append(" -x ").Append(spec.Columns.ToString(CultureInfo.InvariantCulture))
@@ -57,6 +71,22 @@ internal static class TmuxCommands
 
     public static string Probe(string session) =>
         $"{Tmux} has-session -t {Exact(session)} 2>/dev/null || exit {NoSession}; {Tmux} display-message -p -t {Pane(session)} '{ProbeFormat}'";
+
+    /// <summary>
+    /// As <see cref="Probe"/>, but a pane tmux already reports dead without its exit status (tmux reaps the program a
+    /// moment after its terminal closes, or misses it until another child exits: a run-shell makes one) is read again,
+    /// for up to <see cref="ExitStatusWaitTenths"/> tenths of a second.
+    /// </summary>
+    public static string ProbeExit(string session) =>
+        $"{Tmux} has-session -t {Exact(session)} 2>/dev/null || exit {NoSession}; i=0; "
+        + $"while probe=$({Tmux} display-message -p -t {Pane(session)} '{ProbeFormat}') || exit {NoSession}; "
+        + $"case \"$probe\" in '1|||'*) [ $i -lt {ExitStatusWaitTenths.ToString(CultureInfo.InvariantCulture)} ] ;; *) false ;; esac; "
+        + $"do i=$((i+1)); {Tmux} run-shell true; sleep 0.1; done; printf '%s\\n' \"$probe\"";
+
+    /// <summary>Has every client attached to the session draw its whole screen again.</summary>
+    public static string Redraw(string session) =>
+        $"{Tmux} has-session -t {Exact(session)} 2>/dev/null || exit {NoSession}; "
+        + $"{Tmux} list-clients -t {Exact(session)} -F '#{{client_name}}' | while read -r client; do {Tmux} refresh-client -t \"$client\"; done; true";
 
     /// <summary>First line: cursor and size; then the pane's lines (with <paramref name="scrollback"/> lines of history).</summary>
     public static string Capture(string session, int scrollback)

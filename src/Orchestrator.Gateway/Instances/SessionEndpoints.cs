@@ -75,13 +75,16 @@ public static class SessionEndpoints
             .WithRequestBody(typeof(SessionInputRequest), "What to type.", required: true, "application/json")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblems(400, 404, 409, 502, 503);
-        api.MapGet("/{sid}/attach", AttachAsync).WithName("AttachSession")
+        api.MapGet("/{sid}/attach", SessionAttachEndpoint.AttachAsync).WithName("AttachSession")
             .WithSummary("Attach to a session (WebSocket)")
             .WithDescription(
                 "Upgrades to a WebSocket with the protocol of /shell (binary frames both ways, JSON resize in, exit and error out) "
                 + "attached to the session: the current screen comes first (after up to ?scrollback=N lines of history), then live "
-                + "output. Several clients may attach at once; ?mode=view attaches read-only (keystrokes are dropped). Closing the "
-                + "socket detaches: the session keeps running.")
+                + "output. Several clients may attach at once and see the same bytes (the clients attached through one gateway share "
+                + "one tmux client; an interactive client's resize sizes it for all); ?mode=view attaches read-only (keystrokes are "
+                + "dropped with an error message). When the session's program exits, every attached client is sent "
+                + "{\"type\":\"exit\",\"exit_code\":N} with its exit code and the socket is closed. A client that falls more than 4 MiB "
+                + "behind the output is sent an error and closed. Closing the socket detaches: the session keeps running.")
             .WithPathParameter("id", "The instance's name.")
             .WithPathParameter("sid", "The session's id.")
             .WithQueryParameter<string>("mode", "'interactive' (default) or 'view' for read-only.", "view")
@@ -210,98 +213,6 @@ public static class SessionEndpoints
             });
     }
 
-    internal static async Task AttachAsync(string id, string sid, HttpContext context, IClusterClient cluster)
-    {
-        var cancellationToken = context.RequestAborted;
-        var request = context.Request;
-        var mode = request.Query["mode"].FirstOrDefault() ?? "interactive";
-        IResult? problem = IdProblem(id, sid)
-            ?? (mode is "interactive" or "view" ? null : InstanceProblems.Invalid("mode", "must be 'interactive' or 'view'"));
-        var scrollback = 0;
-        if (problem is null)
-        {
-            TryScrollback(request, out scrollback, out problem);
-        }
-
-        var (columns, rows) = (ShellRelay.DefaultColumns, ShellRelay.DefaultRows);
-        if (problem is null && !ShellRelay.TryWindow(request, out columns, out rows, out var windowProblem))
-        {
-            problem = InstanceProblems.Invalid(windowProblem.Field, windowProblem.Problem);
-        }
-
-        if (problem is null && !context.WebSockets.IsWebSocketRequest)
-        {
-            problem = TypedResults.Problem(
-                "Attach with a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket').",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "A WebSocket is required",
-                type: ExecEndpoints.WebSocketRequired);
-        }
-
-        if (problem is not null)
-        {
-            await problem.ExecuteAsync(context);
-            return;
-        }
-
-        var tenant = context.User.Tenant();
-        var session = Session(cluster, context.User, id, sid);
-        var viewOnly = mode == "view";
-        // Each attached client is its own tmux client on its own PTY, through an SSH session grain of its own.
-        var terminal = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(tenant, id, "at-" + Guid.NewGuid().ToString("N")[..20]));
-        using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        IAsyncEnumerator<ShellEvent>? events = null;
-        byte[]? prelude = null;
-        try
-        {
-            var command = await session.GetAttachCommandAsync(viewOnly, cancellationToken);
-            if (scrollback > 0)
-            {
-                prelude = History(await session.GetScreenAsync(scrollback, cancellationToken));
-            }
-
-            events = terminal.RunInTerminalAsync(columns, rows, command, closing.Token).GetAsyncEnumerator(closing.Token);
-            if (!await events.MoveNextAsync())
-            {
-                throw new InvalidOperationException("The terminal ended before it attached.");
-            }
-        }
-        catch (Exception ex) when (InstanceProblems.FromException(ex) is { } mapped)
-        {
-            if (events is not null)
-            {
-                await events.DisposeAsync();
-            }
-
-            await mapped.ExecuteAsync(context);
-            return;
-        }
-
-        await using (events)
-        {
-            await ShellRelay.RelayAsync(context, terminal, events, closing, viewOnly, prelude, async () =>
-                (await session.GetAsync(CancellationToken.None)) is { Status: TerminalSessionStatus.Exited } exited ? exited.ExitCode : null);
-        }
-    }
-
-    /// <summary>
-    /// The history above the screen, printed and then pushed up by one blank line per screen row, so that it lands in
-    /// the client terminal's scrollback before tmux draws the screen.
-    /// </summary>
-    private static byte[] History(TerminalScreen screen)
-    {
-        var lines = screen.Text.TrimEnd('\n').Split('\n');
-        var history = lines.Length > screen.Rows ? lines[..^screen.Rows] : [];
-        var text = new StringBuilder();
-        foreach (var line in history)
-        {
-            text.Append(line).Append("\r\n");
-        }
-
-        text.Append(string.Concat(Enumerable.Repeat("\r\n", history.Length > 0 ? screen.Rows : 0)));
-        return Encoding.UTF8.GetBytes(text.ToString());
-    }
-
     private static async Task<IResult> CallAsync(string id, string sid, ClaimsPrincipal user, IClusterClient cluster, Func<ITerminalSessionGrain, Task<IResult>> call)
     {
         if (IdProblem(id, sid) is { } problem)
@@ -319,15 +230,15 @@ public static class SessionEndpoints
         }
     }
 
-    private static IResult? IdProblem(string id, string sid) =>
+    internal static IResult? IdProblem(string id, string sid) =>
         InstanceSpecRules.ValidateName(id) is { } idProblem ? InstanceProblems.Invalid("id", idProblem)
         : InstanceSpecRules.ValidateName(sid) is { } sidProblem ? InstanceProblems.Invalid("sid", sidProblem)
         : null;
 
-    private static ITerminalSessionGrain Session(IClusterClient cluster, ClaimsPrincipal user, string id, string sid) =>
+    internal static ITerminalSessionGrain Session(IClusterClient cluster, ClaimsPrincipal user, string id, string sid) =>
         cluster.GetGrain<ITerminalSessionGrain>(SshSessionKey.Format(user.Tenant(), id, sid));
 
-    private static bool TryScrollback(HttpRequest request, out int scrollback, out IResult? problem)
+    internal static bool TryScrollback(HttpRequest request, out int scrollback, out IResult? problem)
     {
         scrollback = 0;
         problem = null;
