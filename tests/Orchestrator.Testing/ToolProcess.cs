@@ -60,36 +60,8 @@ public static class ToolProcess
 /// <summary>Free TCP ports for servers the tests start.</summary>
 public static class LoopbackPort
 {
-    private const int Lowest = 10_000;
-
-    /// <summary>
-    /// A port free on <paramref name="address"/> (default 127.0.0.1) right now, below the kernel's
-    /// ephemeral range where it can be had: a port from that range (what binding port 0 gives) can be
-    /// taken by any process's outgoing connection before the server binds it, and test assemblies
-    /// running in parallel open many. Another test may still pick the same port; that is rare.
-    /// </summary>
-    public static int Free(IPAddress? address = null)
-    {
-        var below = EphemeralRangeStart();
-        for (var attempt = 0; attempt < 50 && below > Lowest; attempt++)
-        {
-            var port = Random.Shared.Next(Lowest, below);
-            try
-            {
-                using var probe = new TcpListener(address ?? IPAddress.Loopback, port);
-                probe.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // Taken: try another.
-            }
-        }
-
-        using var listener = new TcpListener(address ?? IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free loopback port below the ephemeral range (<see cref="Orchestrator.Hosting.LoopbackPorts.Reserve"/>).</summary>
+    public static int Free(IPAddress? address = null) => Orchestrator.Hosting.LoopbackPorts.Reserve(address);
 
     /// <summary>True when something accepts TCP connections on 127.0.0.1:<paramref name="port"/> now.</summary>
     public static bool Accepts(int port)
@@ -104,13 +76,5 @@ public static class LoopbackPort
         {
             return false;
         }
-    }
-
-    private static int EphemeralRangeStart()
-    {
-        const string range = "/proc/sys/net/ipv4/ip_local_port_range";
-        return File.Exists(range) && int.TryParse(File.ReadAllText(range).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0], out var start)
-            ? start
-            : 32_768;
     }
 }

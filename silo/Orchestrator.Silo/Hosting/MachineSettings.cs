@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Orchestrator.Fly;
 using Orchestrator.Grains.Sessions;
@@ -77,7 +75,7 @@ public sealed record MachineSettings(MachineBackend Backend, string AppName, Uri
             throw StartupFailureException.FromProblems(problems);
         }
 
-        var emulatorUrl = backend == MachineBackend.EmbeddedEmulator ? new Uri($"http://127.0.0.1:{FreeLoopbackPort()}/") : null;
+        var emulatorUrl = backend == MachineBackend.EmbeddedEmulator ? new Uri($"http://127.0.0.1:{LoopbackPorts.Reserve()}/") : null;
         return new MachineSettings(backend, appName ?? DefaultAppName, emulatorUrl, key!, keySource, dataDirectory);
     }
 
@@ -146,13 +144,5 @@ public sealed record MachineSettings(MachineBackend Backend, string AppName, Uri
         }
 
         return key;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        // The Fly client's options are fixed when the host is built, before the emulator starts: reserve a port now.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
