@@ -108,19 +108,7 @@ internal sealed partial class SshSessionGrain
         {
             // Completing the reader first releases a write waiting for room; then the writer can be taken.
             await _pipe.Reader.CompleteAsync();
-            await _writer.WaitAsync(CancellationToken.None);
-            try
-            {
-                if (!_closed)
-                {
-                    _closed = true;
-                    await _pipe.Writer.CompleteAsync();
-                }
-            }
-            finally
-            {
-                _writer.Release();
-            }
+            await CloseAsync(CancellationToken.None);
         }
     }
 }

@@ -126,6 +126,37 @@ public sealed class ApiClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens a WebSocket of the API (the key in the Authorization header, never in the URL). A refused upgrade throws
+    /// <see cref="ApiException"/> with the API's problem when it answers 400 (the same request without the upgrade
+    /// names what is wrong), otherwise <see cref="CliException"/> saying what could not be done, with
+    /// <paramref name="describe"/>'s wording of the status. The caller disposes the socket.
+    /// </summary>
+    public async Task<System.Net.WebSockets.ClientWebSocket> ConnectSocketAsync(Uri target, string what, Func<int, string, string> describe, CancellationToken cancellationToken)
+    {
+        var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + Connection.Key);
+        socket.Options.AddSubProtocol("orchestrator");
+        socket.Options.CollectHttpResponseDetails = true;
+        try
+        {
+            await socket.ConnectAsync(target, cancellationToken);
+            return socket;
+        }
+        catch (System.Net.WebSockets.WebSocketException ex)
+        {
+            var status = (int)socket.HttpStatusCode;
+            socket.Dispose();
+            if (status == 400)
+            {
+                // Throws the problem when the server answers it again, as it does.
+                using var plain = await SendAsync(new HttpRequestMessage(HttpMethod.Get, target.PathAndQuery), cancellationToken);
+            }
+
+            throw new CliException(status == 0 ? ExitCodes.Server : ExitCodes.ForStatus(status), $"Cannot {what}: {describe(status, ex.Message)}");
+        }
+    }
+
     public static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);

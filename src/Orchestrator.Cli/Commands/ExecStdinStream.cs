@@ -58,25 +58,7 @@ internal static class ExecStdinStream
             throw new CliException(ExitCodes.Usage, $"The command and its options are too long to send with stdin ({target.PathAndQuery.Length} of {MaxRequestTarget} characters in the request line); put them in a script (orch cp), or use -n to send no stdin.");
         }
 
-        using var socket = new ClientWebSocket();
-        socket.Options.SetRequestHeader("Authorization", "Bearer " + api.Connection.Key);
-        socket.Options.AddSubProtocol("orchestrator");
-        socket.Options.CollectHttpResponseDetails = true;
-        try
-        {
-            await socket.ConnectAsync(target, ct);
-        }
-        catch (WebSocketException ex)
-        {
-            var status = (int)socket.HttpStatusCode;
-            if (status == 400)
-            {
-                // The same request without the upgrade answers the problem itself, naming what is wrong.
-                using var plain = await api.SendAsync(new HttpRequestMessage(HttpMethod.Get, target.PathAndQuery), ct);
-            }
-
-            throw new CliException(status == 0 ? ExitCodes.Server : ExitCodes.ForStatus(status), $"Cannot run the command: {Describe(status, ex.Message)}");
-        }
+        using var socket = await api.ConnectSocketAsync(target, "run the command", Describe, ct);
 
         using var sending = new SemaphoreSlim(1, 1);
         using var exited = new CancellationTokenSource();

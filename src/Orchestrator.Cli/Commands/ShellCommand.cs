@@ -41,19 +41,7 @@ internal static class ShellCommand
             var target = sessionName is null
                 ? ShellTarget.Shell(c.Api.Connection.Url, instanceId, cols, rows)
                 : ShellTarget.Session(c.Api.Connection.Url, instanceId, (await SessionCommands.FindOrCreateAsync(c, instanceId, sessionName, ct)).Id, c.Parse.GetValue(view), cols, rows);
-            using var socket = new ClientWebSocket();
-            socket.Options.SetRequestHeader("Authorization", "Bearer " + c.Api.Connection.Key);
-            socket.Options.AddSubProtocol("orchestrator");
-            socket.Options.CollectHttpResponseDetails = true;
-            try
-            {
-                await socket.ConnectAsync(target, ct);
-            }
-            catch (WebSocketException ex)
-            {
-                var status = (int)socket.HttpStatusCode;
-                throw new CliException(status == 0 ? ExitCodes.Server : ExitCodes.ForStatus(status), $"Cannot open a shell: {ex.Message}{(status == 0 ? "" : $" [{status}]")}");
-            }
+            using var socket = await c.Api.ConnectSocketAsync(target, "open a shell", static (status, message) => status == 0 ? message : $"{message} [{status}]", ct);
 
             using var resize = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => SendResizeAsync(socket).GetAwaiter().GetResult());
             var saved = RawTerminal.Enter();

@@ -152,17 +152,8 @@ public static class ExecEndpoints
         var format = ChooseFormat(context.Request);
         var grain = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(context.User.Tenant(), id, SshSessionKey.ExecSession));
         await using var events = grain.ExecAsync(command!, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        try
+        if (!await InstanceProblems.FirstEventOrProblemAsync(events, context, "The session ended before the command started."))
         {
-            // The first event says the machine accepted the connection; before it, failures are problem details.
-            if (!await events.MoveNextAsync())
-            {
-                throw new InvalidOperationException("The session ended before the command started.");
-            }
-        }
-        catch (Exception ex) when (InstanceProblems.FromException(ex) is { } mapped)
-        {
-            await mapped.ExecuteAsync(context);
             return;
         }
 

@@ -35,6 +35,24 @@ public static class InstanceProblems
             extensions: new Dictionary<string, object?> { ["field"] = field });
 
     /// <summary>Maps what an instance grain throws; anything else propagates to the exception handler (500).</summary>
+    /// <summary>
+    /// Reads a machine stream's first event, which says the machine took the command: a failure before it is answered
+    /// as its problem (the response has not started) and false returned. <paramref name="endedEarly"/> names a stream
+    /// that ended without any event.
+    /// </summary>
+    internal static async Task<bool> FirstEventOrProblemAsync<T>(IAsyncEnumerator<T> events, HttpContext context, string endedEarly)
+    {
+        try
+        {
+            return await events.MoveNextAsync() ? true : throw new InvalidOperationException(endedEarly);
+        }
+        catch (Exception ex) when (FromException(ex) is { } mapped)
+        {
+            await mapped.ExecuteAsync(context);
+            return false;
+        }
+    }
+
     public static IResult? FromException(Exception exception) => exception switch
     {
         InstanceValidationException ex => Invalid(ex.Field, TrimField(ex.Message, ex.Field)),

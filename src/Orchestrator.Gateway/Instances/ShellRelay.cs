@@ -43,16 +43,8 @@ internal static class ShellRelay
         var grain = cluster.GetGrain<ISshSessionGrain>(SshSessionKey.Format(context.User.Tenant(), id, sessionId));
         using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var events = grain.ShellAsync(columns, rows, closing.Token).GetAsyncEnumerator(closing.Token);
-        try
+        if (!await InstanceProblems.FirstEventOrProblemAsync(events, context, "The shell ended before it opened."))
         {
-            if (!await events.MoveNextAsync())
-            {
-                throw new InvalidOperationException("The shell ended before it opened.");
-            }
-        }
-        catch (Exception ex) when (InstanceProblems.FromException(ex) is { } mapped)
-        {
-            await mapped.ExecuteAsync(context);
             return;
         }
 

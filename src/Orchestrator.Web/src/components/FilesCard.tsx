@@ -21,10 +21,8 @@ function UploadForm({ instanceId }: { instanceId: string }) {
   const [file, setFile] = useState<File | null>(null);
   const [path, setPath] = useState('');
   const [mode, setMode] = useState('');
-  const [progress, setProgress] = useState<Progress | null>(null);
   const [written, setWritten] = useState<FileWritten | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const abort = useRef<AbortController | null>(null);
+  const transfer = useTransfer();
   const target = uploadTarget(path, file?.name ?? '');
   const pathHint = target ? remotePathProblem(target) : null;
   const modeHint = modeProblem(mode.trim());
@@ -32,22 +30,13 @@ function UploadForm({ instanceId }: { instanceId: string }) {
   const upload = async (event: React.FormEvent) => {
     event.preventDefault();
     if (!file) return;
-    const controller = new AbortController();
-    abort.current = controller;
     setWritten(null);
-    setError(null);
-    setProgress({ done: 0, total: file.size });
-    try {
-      setWritten(await uploadFile(instanceId, target, mode.trim(), file, setProgress, controller.signal));
-    } catch (caught) {
-      if (!controller.signal.aborted) setError(caught);
-    } finally {
-      setProgress(null);
-    }
+    await transfer.run({ done: 0, total: file.size }, async (onProgress, signal) => {
+      setWritten(await uploadFile(instanceId, target, mode.trim(), file, onProgress, signal));
+    });
   };
 
-  const busy = progress !== null;
-  const shown = progress ? percent(progress.done, progress.total) : null;
+  const { progress, error, busy, shown } = transfer;
   return (
     <form onSubmit={(e) => void upload(e)} aria-labelledby="upload-title" aria-busy={busy}>
       <h3 id="upload-title">Upload</h3>
@@ -82,7 +71,7 @@ function UploadForm({ instanceId }: { instanceId: string }) {
       )}
       <div className="actions">
         {busy ? (
-          <button type="button" onClick={() => abort.current?.abort()}>Cancel upload</button>
+          <button type="button" onClick={transfer.cancel}>Cancel upload</button>
         ) : (
           <button type="submit" className="primary" disabled={!file}>Upload</button>
         )}
@@ -93,29 +82,18 @@ function UploadForm({ instanceId }: { instanceId: string }) {
 
 function DownloadForm({ instanceId }: { instanceId: string }) {
   const [path, setPath] = useState('');
-  const [progress, setProgress] = useState<Progress | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const abort = useRef<AbortController | null>(null);
+  const transfer = useTransfer();
   const pathHint = path.trim() ? remotePathProblem(path.trim()) : null;
 
   const download = async (event: React.FormEvent) => {
     event.preventDefault();
     const remote = path.trim();
-    const controller = new AbortController();
-    abort.current = controller;
-    setError(null);
-    setProgress({ done: 0, total: null });
-    try {
-      saveBlob(await downloadFile(instanceId, remote, setProgress, controller.signal), baseName(remote));
-    } catch (caught) {
-      if (!controller.signal.aborted) setError(caught);
-    } finally {
-      setProgress(null);
-    }
+    await transfer.run({ done: 0, total: null }, async (onProgress, signal) => {
+      saveBlob(await downloadFile(instanceId, remote, onProgress, signal), baseName(remote));
+    });
   };
 
-  const busy = progress !== null;
-  const shown = progress ? percent(progress.done, progress.total) : null;
+  const { progress, error, busy, shown } = transfer;
   return (
     <form onSubmit={(e) => void download(e)} aria-labelledby="download-title" aria-busy={busy}>
       <h3 id="download-title">Download</h3>
@@ -140,11 +118,44 @@ function DownloadForm({ instanceId }: { instanceId: string }) {
       <ProblemView error={error} />
       <div className="actions">
         {busy ? (
-          <button type="button" onClick={() => abort.current?.abort()}>Cancel download</button>
+          <button type="button" onClick={transfer.cancel}>Cancel download</button>
         ) : (
           <button type="submit" className="primary">Download</button>
         )}
       </div>
     </form>
   );
+}
+
+/**
+ * One transfer at a time with its progress, its problem and a cancel: a cancelled transfer shows no problem, and
+ * the progress is cleared however it ends.
+ */
+function useTransfer() {
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const abort = useRef<AbortController | null>(null);
+
+  const run = async (start: Progress, work: (onProgress: (p: Progress) => void, signal: AbortSignal) => Promise<void>) => {
+    const controller = new AbortController();
+    abort.current = controller;
+    setError(null);
+    setProgress(start);
+    try {
+      await work(setProgress, controller.signal);
+    } catch (caught) {
+      if (!controller.signal.aborted) setError(caught);
+    } finally {
+      setProgress(null);
+    }
+  };
+
+  return {
+    progress,
+    error,
+    busy: progress !== null,
+    shown: progress ? percent(progress.done, progress.total) : null,
+    run,
+    cancel: () => abort.current?.abort(),
+  };
 }
