@@ -40,11 +40,8 @@ internal static class ExecSocketRelay
 
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await TypedResults.Problem(
-                "Run a command with streamed stdin over a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket'), or POST it to /exec with its stdin in the body.",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "A WebSocket is required",
-                type: ExecEndpoints.WebSocketRequired).ExecuteAsync(context);
+            await InstanceProblems.WebSocketRequired(
+                "Run a command with streamed stdin over a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket'), or POST it to /exec with its stdin in the body.").ExecuteAsync(context);
             return;
         }
 

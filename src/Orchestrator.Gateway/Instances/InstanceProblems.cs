@@ -26,6 +26,10 @@ public static class InstanceProblems
     public const string MachinesUnavailable = TypeBase + "machines-unavailable";
     public const string SessionEnded = TypeBase + "session-ended";
 
+    /// <summary>A WebSocket endpoint reached without the upgrade; <paramref name="detail"/> says how to call it.</summary>
+    internal static IResult WebSocketRequired(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "A WebSocket is required", type: ExecEndpoints.WebSocketRequired);
+
     public static IResult Invalid(string field, string problem) =>
         TypedResults.Problem(
             detail: $"{field} {problem}",

@@ -31,11 +31,8 @@ internal static class SessionAttachEndpoint
 
         if (problem is null && !context.WebSockets.IsWebSocketRequest)
         {
-            problem = TypedResults.Problem(
-                "Attach with a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket').",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "A WebSocket is required",
-                type: ExecEndpoints.WebSocketRequired);
+            problem = InstanceProblems.WebSocketRequired(
+                "Attach with a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket').");
         }
 
         if (problem is not null)

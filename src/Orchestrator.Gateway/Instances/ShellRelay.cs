@@ -31,11 +31,8 @@ internal static class ShellRelay
 
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await TypedResults.Problem(
-                "Open the shell with a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket').",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "A WebSocket is required",
-                type: ExecEndpoints.WebSocketRequired).ExecuteAsync(context);
+            await InstanceProblems.WebSocketRequired(
+                "Open the shell with a WebSocket upgrade (GET with 'Connection: Upgrade' and 'Upgrade: websocket').").ExecuteAsync(context);
             return;
         }
 
