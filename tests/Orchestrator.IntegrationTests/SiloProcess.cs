@@ -10,7 +10,9 @@ namespace Orchestrator.IntegrationTests;
 /// </summary>
 internal sealed class SiloProcess : IDisposable
 {
+    private const int KeptLines = 2000;
     private readonly Process _process;
+    private readonly Queue<string> _output = new();
 
     private SiloProcess(Process process, Uri baseAddress)
     {
@@ -21,6 +23,18 @@ internal sealed class SiloProcess : IDisposable
     public Uri BaseAddress { get; }
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the process wrote (stdout and stderr interleaved), for a failing test to show.</summary>
+    public IReadOnlyList<string> RecentOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return [.. _output];
+            }
+        }
+    }
 
     /// <summary>Starts the silo on a free HTTP port with the given cluster and extra arguments; does not wait for it.</summary>
     public static SiloProcess Start(string connectionString, string clusterId, IEnumerable<string> extraArguments)
@@ -55,12 +69,13 @@ internal sealed class SiloProcess : IDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("The silo process did not start.");
-        // Drained so the silo never blocks on a full pipe; its log is not needed.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"));
+        // Drained so the silo never blocks on a full pipe; the tail is kept for a failure message.
+        process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"));
+        return silo;
     }
 
     /// <summary>Waits (bounded) until <c>/health/ready</c> answers 200.</summary>
@@ -84,6 +99,23 @@ internal sealed class SiloProcess : IDisposable
     {
         Kill();
         _process.Dispose();
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Enqueue(line);
+            if (_output.Count > KeptLines)
+            {
+                _output.Dequeue();
+            }
+        }
     }
 
     private static async Task<bool> ReadyAsync(HttpClient http)
