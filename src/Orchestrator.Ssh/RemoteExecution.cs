@@ -109,6 +109,8 @@ internal sealed partial class RemoteExecution
         }
         finally
         {
+            // A pump that stops early must not leave SSH.NET's receive loop waiting for room in a bounded buffer.
+            (source as CommandOutputBuffer)?.Abandon();
             processGroup?.TrySetResult(0);
             ArrayPool<byte>.Shared.Return(buffer);
         }

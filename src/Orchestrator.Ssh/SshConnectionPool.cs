@@ -233,6 +233,7 @@ public sealed partial class SshConnectionPool : IAsyncDisposable
             var command = connection.Client.CreateCommand(commandText);
             try
             {
+                CommandOutputBuffer.Install(command);
                 // Opening the channel blocks on the server's reply; keep that off the caller's thread.
                 var execution = await Task.Factory.StartNew(
                     () => command.ExecuteAsync(CancellationToken.None),
