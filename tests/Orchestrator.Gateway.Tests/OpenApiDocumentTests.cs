@@ -152,8 +152,9 @@ public sealed partial class OpenApiDocumentTests(InMemoryClusterFixture cluster)
         Assert.Contains("set_upstream", names);
         Assert.NotNull(schemas["InstanceResponse"]!["properties"]!["desired_state"]);
         Assert.NotNull(schemas["ExecExitEvent"]!["properties"]!["duration_ms"]);
-        // Health and version answers are written with the default (camelCase) options, and described so.
-        Assert.NotNull(schemas["VersionResponse"]!["properties"]!["siloCount"]);
+        // Every answer has one convention, the health and version answers included.
+        Assert.Equal(["version", "cluster_id", "service_id", "silo_count"], schemas["VersionResponse"]!["properties"]!.AsObject().Select(static p => p.Key));
+        Assert.NotNull(schemas["HealthResponse"]!["properties"]!["checks"]!["additionalProperties"]!["properties"]!["duration_ms"]);
         // Numbers are JSON numbers only: the parsers refuse numeric strings.
         Assert.Equal(["null", "integer"], schemas["ExecRequest"]!["properties"]!["max_output_bytes"]!["type"]!.AsArray().Select(static t => (string)t!));
         Assert.DoesNotContain("^-?(?:0|[1-9]", document.ToJsonString(), StringComparison.Ordinal);

@@ -13,8 +13,11 @@ public sealed class StatusEndpointTests(InMemoryClusterFixture cluster)
     {
         await using var gateway = await GatewayHost.StartAsync(cluster);
 
-        var version = await gateway.Http.GetFromJsonAsync<VersionResponse>("/api/version", JsonSerializerOptions.Web);
+        var raw = await gateway.Http.GetFromJsonAsync<JsonElement>("/api/version");
+        var version = raw.Deserialize<VersionResponse>(WireJson.Options);
 
+        // snake_case, as every other answer.
+        Assert.Equal(["version", "cluster_id", "service_id", "silo_count"], raw.EnumerateObject().Select(static p => p.Name));
         Assert.NotNull(version);
         Assert.Equal(VersionEndpoints.ProductVersion, version.Version);
         Assert.Matches(@"^\d+\.\d+\.\d+", version.Version);
@@ -29,7 +32,7 @@ public sealed class StatusEndpointTests(InMemoryClusterFixture cluster)
         await using var gateway = await GatewayHost.StartAsync(cluster);
 
         using var response = await gateway.Http.GetAsync("/health/live");
-        var body = await response.Content.ReadFromJsonAsync<HealthResponse>(JsonSerializerOptions.Web);
+        var body = await response.Content.ReadFromJsonAsync<HealthResponse>(WireJson.Options);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Healthy", body!.Status);
@@ -42,9 +45,11 @@ public sealed class StatusEndpointTests(InMemoryClusterFixture cluster)
         await using var gateway = await GatewayHost.StartAsync(cluster);
 
         using var response = await gateway.Http.GetAsync("/health/ready");
-        var body = await response.Content.ReadFromJsonAsync<HealthResponse>(JsonSerializerOptions.Web);
+        var raw = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var body = raw.Deserialize<HealthResponse>(WireJson.Options);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["status", "description", "duration_ms"], raw.GetProperty("checks").GetProperty("cluster").EnumerateObject().Select(static p => p.Name));
         Assert.Equal("Healthy", body!.Checks["cluster"].Status);
         Assert.Equal("2 active silo(s)", body.Checks["cluster"].Description);
     }

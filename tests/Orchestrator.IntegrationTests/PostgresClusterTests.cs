@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Npgsql;
 using Orchestrator.Gateway;
 using Orchestrator.Gateway.Status;
@@ -102,7 +101,7 @@ public sealed class PostgresClusterTests(PostgresDatabaseFixture database) : ICl
         CountAsync(connectionString, "SELECT coalesce(max(version), 0) FROM orleansstorage WHERE graintypestring = 'probe'");
 
     internal static async Task<VersionResponse> VersionAsync(HttpClient http) =>
-        (await http.GetFromJsonAsync<VersionResponse>("/api/version", JsonSerializerOptions.Web))!;
+        (await http.GetFromJsonAsync<VersionResponse>("/api/version", WireJson.Options))!;
 
     internal static async Task<long> CountAsync(string connectionString, string sql)
     {

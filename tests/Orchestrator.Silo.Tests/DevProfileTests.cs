@@ -35,7 +35,7 @@ public sealed class DevProfileTests : IAsyncLifetime
     public async Task ReadyReportsTheActiveSiloAndNoDatabase()
     {
         using var response = await _http.GetAsync("/health/ready");
-        var body = await response.Content.ReadFromJsonAsync<HealthResponse>(JsonSerializerOptions.Web);
+        var body = await response.Content.ReadFromJsonAsync<HealthResponse>(WireJson.Options);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Healthy", body!.Checks["silo"].Status);
@@ -70,7 +70,7 @@ public sealed class DevProfileTests : IAsyncLifetime
     [Fact]
     public async Task VersionCountsThisOneSilo()
     {
-        var version = await _http.GetFromJsonAsync<VersionResponse>("/api/version", JsonSerializerOptions.Web);
+        var version = await _http.GetFromJsonAsync<VersionResponse>("/api/version", WireJson.Options);
 
         Assert.Equal(1, version!.SiloCount);
         Assert.Equal("orchestrator", version.ClusterId);

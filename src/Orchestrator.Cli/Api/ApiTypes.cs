@@ -112,12 +112,8 @@ public sealed record CreatedApiKey(string Id, string Name, string Prefix, string
 
 public sealed record CreateKeyRequest(string? Name, int? ExpiresInDays);
 
-/// <summary><c>GET /api/version</c>, whose members are camelCase (the one answer that is).</summary>
-public sealed record VersionInfo(
-    string Version,
-    [property: JsonPropertyName("clusterId")] string ClusterId,
-    [property: JsonPropertyName("serviceId")] string ServiceId,
-    [property: JsonPropertyName("siloCount")] int SiloCount);
+/// <summary><c>GET /api/version</c>.</summary>
+public sealed record VersionInfo(string Version, string ClusterId, string ServiceId, int SiloCount);
 
 public sealed record Secret(string Name, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 

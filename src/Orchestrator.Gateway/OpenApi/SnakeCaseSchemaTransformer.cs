@@ -5,21 +5,16 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Orchestrator.Gateway.Instances;
-using Orchestrator.Gateway.Status;
 
 namespace Orchestrator.Gateway.OpenApi;
 
 /// <summary>
-/// The generator names properties with the default web options (camelCase), which also write the health and version
-/// answers, so those options stay as they are. Everything else in this assembly goes over the wire with
-/// <see cref="InstanceEndpoints.Json"/> (snake_case): this renames those schemas' properties to the names those
-/// options give them.
+/// The generator names properties with the default web options (camelCase), while every answer of this assembly goes
+/// over the wire with <see cref="InstanceEndpoints.Json"/> (snake_case): this renames the schemas' properties to the
+/// names those options give them.
 /// </summary>
 internal sealed class SnakeCaseSchemaTransformer : IOpenApiSchemaTransformer
 {
-    /// <summary>Written with the default web options, so camelCase on the wire.</summary>
-    private static readonly HashSet<Type> CamelCase = [typeof(VersionResponse), typeof(HealthResponse), typeof(HealthCheckResponse)];
-
     /// <summary>The wire options with a resolver of their own, so reading names from them leaves the shared ones untouched.</summary>
     private static readonly JsonSerializerOptions Wire = new(InstanceEndpoints.Json) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
 
@@ -52,5 +47,5 @@ internal sealed class SnakeCaseSchemaTransformer : IOpenApiSchemaTransformer
         return Task.CompletedTask;
     }
 
-    internal static bool IsSnakeCase(Type type) => type.Assembly == typeof(SnakeCaseSchemaTransformer).Assembly && !CamelCase.Contains(type);
+    internal static bool IsSnakeCase(Type type) => type.Assembly == typeof(SnakeCaseSchemaTransformer).Assembly;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orchestrator.Gateway.Instances;
 
 namespace Orchestrator.Gateway.Status;
 
@@ -34,7 +35,7 @@ internal static class HealthResponseWriter
             report.Entries.ToDictionary(
                 static e => e.Key,
                 static e => new HealthCheckResponse(e.Value.Status.ToString(), e.Value.Description ?? e.Value.Exception?.Message, e.Value.Duration.TotalMilliseconds)));
-        return context.Response.WriteAsJsonAsync(body);
+        return context.Response.WriteAsJsonAsync(body, InstanceEndpoints.Json);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Orchestrator.Gateway.Instances;
 using Orleans.Configuration;
 
 namespace Orchestrator.Gateway.Status;
@@ -11,17 +12,18 @@ public static class VersionEndpoints
     {
         var api = routes.MapGroup("/api").WithTags("System");
         api.MapGet("/version", GetVersionAsync).WithName("GetVersion")
+            .Produces<VersionResponse>()
             .WithSummary("Get the version")
             .WithDescription("The gateway's version, the cluster it serves and how many silos are active. Any key, tenant or admin.");
         return api;
     }
 
-    internal static async Task<Ok<VersionResponse>> GetVersionAsync(
+    internal static async Task<JsonHttpResult<VersionResponse>> GetVersionAsync(
         IClusterClient cluster, IOptions<ClusterOptions> clusterOptions, CancellationToken cancellationToken)
     {
         var management = cluster.GetGrain<IManagementGrain>(0);
         var hosts = await management.GetHosts(onlyActive: true, cancellationToken);
-        return TypedResults.Ok(new VersionResponse(ProductVersion, clusterOptions.Value.ClusterId, clusterOptions.Value.ServiceId, hosts.Count));
+        return TypedResults.Json(new VersionResponse(ProductVersion, clusterOptions.Value.ClusterId, clusterOptions.Value.ServiceId, hosts.Count), InstanceEndpoints.Json);
     }
 
     /// <summary>The informational version without the source-revision suffix the SDK appends after '+'.</summary>
