@@ -35,7 +35,7 @@ public sealed class SessionTests(CliFixture fixture)
 
         var list = await fixture.RunAsync(["sessions", "list", CliFixture.Box, "-o", "json"]);
         Assert.True(list.ExitCode == 0, list.ToString());
-        var listed = Assert.Single(list.Json.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == id);
+        var listed = Assert.Single(list.Json.GetProperty("items").EnumerateArray(), s => s.GetProperty("id").GetString() == id);
         Assert.Equal("calc", listed.GetProperty("name").GetString());
         Assert.Equal("running", listed.GetProperty("status").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Number, listed.GetProperty("attached").ValueKind);
@@ -49,7 +49,7 @@ public sealed class SessionTests(CliFixture fixture)
         var gone = await fixture.RunAsync(["sessions", "get", CliFixture.Box, id]);
         Assert.Equal(3, gone.ExitCode);
         var after = await fixture.RunAsync(["sessions", "list", CliFixture.Box, "-o", "json"]);
-        Assert.DoesNotContain(after.Json.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == id);
+        Assert.DoesNotContain(after.Json.GetProperty("items").EnumerateArray(), s => s.GetProperty("id").GetString() == id);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class SessionTests(CliFixture fixture)
             }
 
             var list = await fixture.RunAsync(["sessions", "list", CliFixture.Box, "-o", "json"]);
-            var work = Assert.Single(list.Json.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("name").GetString() == "work");
+            var work = Assert.Single(list.Json.GetProperty("items").EnumerateArray(), s => s.GetProperty("name").GetString() == "work");
             Assert.Equal("running", work.GetProperty("status").GetString());
 
             // Named again, it is the same session: its screen still shows the earlier output.

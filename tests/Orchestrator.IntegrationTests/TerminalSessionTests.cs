@@ -46,7 +46,7 @@ public sealed partial class TerminalSessionTests(ExecFixture fixture) : IClassFi
         await again.CloseAsync(WebSocketCloseStatus.NormalClosure, "detach", CancellationToken.None);
 
         var listed = JsonSerializer.Deserialize<JsonElement>(await Http.GetStringAsync($"/api/instances/{ExecFixture.Box}/sessions"));
-        Assert.Contains(listed.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == sid && s.GetProperty("status").GetString() == "running");
+        Assert.Contains(listed.GetProperty("items").EnumerateArray(), s => s.GetProperty("id").GetString() == sid && s.GetProperty("status").GetString() == "running");
 
         using var deleted = await Http.DeleteAsync(SessionPath(sid));
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);

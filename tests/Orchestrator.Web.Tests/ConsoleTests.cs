@@ -167,7 +167,7 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
         await page.GotoAsync("/ui/instances/web-sessions");
         await Assertions.Expect(row.Locator(".badge")).ToHaveTextAsync("running");
         var sessions = await api.GetFromJsonAsync<JsonElement>("/api/instances/web-sessions/sessions");
-        var id = sessions.GetProperty("sessions").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "work").GetProperty("id").GetString();
+        var id = sessions.GetProperty("items").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "work").GetProperty("id").GetString();
         var screen = await api.GetStringAsync($"/api/instances/web-sessions/sessions/{id}/screen");
         Assert.Contains("42", screen, StringComparison.Ordinal);
     }

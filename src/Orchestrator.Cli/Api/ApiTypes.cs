@@ -138,7 +138,7 @@ public sealed record Session(
     string? EndedReason,
     DateTimeOffset? EndedAt);
 
-public sealed record SessionList(IReadOnlyList<Session> Sessions);
+public sealed record SessionList(IReadOnlyList<Session> Items);
 
 public sealed record CreateSessionRequest(string? Name, string? Command, string? Cwd, IReadOnlyDictionary<string, string>? Env, int? Cols, int? Rows);
 

@@ -33,7 +33,7 @@ internal static class SessionCommands
     private static async Task<Session?> FindAsync(CommandContext c, string instanceId, string nameOrId, CancellationToken ct)
     {
         var list = await c.Api.GetAsync(Base(instanceId), ApiJson.Default.SessionList, ct);
-        return list.Sessions.FirstOrDefault(s => s.Id == nameOrId) ?? list.Sessions.FirstOrDefault(s => s.Name == nameOrId);
+        return list.Items.FirstOrDefault(s => s.Id == nameOrId) ?? list.Items.FirstOrDefault(s => s.Name == nameOrId);
     }
 
     /// <summary>The id of the session named <paramref name="nameOrId"/>; an unknown one is passed on for the API to answer 404.</summary>
@@ -44,7 +44,7 @@ internal static class SessionCommands
 
     private static Command List(CliApp app)
     {
-        var command = Args.Command("list", "List an instance's sessions with their status (running, exited, ended).", "orch sessions list box", "orch sessions list box -o json | jq -r '.sessions[].name'");
+        var command = Args.Command("list", "List an instance's sessions with their status (running, exited, ended).", "orch sessions list box", "orch sessions list box -o json | jq -r '.items[].name'");
         command.Aliases.Add("ls");
         var id = new Argument<string>("ID") { Description = "The instance." };
         command.Add(id);
@@ -57,7 +57,7 @@ internal static class SessionCommands
             }
             else
             {
-                c.Ui.WriteTable(["id", "name", "status", "attached", "command", "last activity"], list.Sessions.Select(static s => new[]
+                c.Ui.WriteTable(["id", "name", "status", "attached", "command", "last activity"], list.Items.Select(static s => new[]
                 {
                     s.Id, s.Name, Status(s), s.Attached.ToString(System.Globalization.CultureInfo.InvariantCulture), s.Command ?? "(login shell)", Args.Time(s.LastActivityAt),
                 }));

@@ -307,7 +307,7 @@ public sealed record SessionResponse(
     }
 }
 
-public sealed record SessionListResponse(IReadOnlyList<SessionResponse> Sessions);
+public sealed record SessionListResponse(IReadOnlyList<SessionResponse> Items);
 
 /// <summary>The screen with the cursor (0-based column and row within the screen) and the size.</summary>
 public sealed record SessionScreenResponse(string Text, int CursorX, int CursorY, int Cols, int Rows);

@@ -26,13 +26,13 @@ export function SessionsCard({ instanceId }: { instanceId: string }) {
       <h2>Terminal sessions</h2>
       <p className="muted small">Sessions keep running with nobody attached; attach again later from here or from <code>orch ssh --session</code>.</p>
       <ProblemView error={sessions.error ?? remove.error} />
-      {sessions.data?.sessions.length === 0 && <p className="empty">No sessions.</p>}
-      {sessions.data && sessions.data.sessions.length > 0 && (
+      {sessions.data?.items.length === 0 && <p className="empty">No sessions.</p>}
+      {sessions.data && sessions.data.items.length > 0 && (
         <div className="table-wrap">
           <table>
             <thead><tr><th>Name</th><th>Status</th><th>Command</th><th>Attached</th><th>Last activity</th><th><span className="sr-only">Actions</span></th></tr></thead>
             <tbody>
-              {sessions.data.sessions.map((s) => (
+              {sessions.data.items.map((s) => (
                 <tr key={s.id} data-session={s.id}>
                   <td>{s.name}</td>
                   <td><StatusBadge status={s.status} />{s.exit_code != null && <span className="muted small"> exit {s.exit_code}</span>}</td>

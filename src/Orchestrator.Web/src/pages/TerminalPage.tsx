@@ -89,7 +89,7 @@ export default function TerminalPage() {
           Attach to
           <select value={sessionId ?? ''} onChange={(e) => setParams(e.target.value ? { session: e.target.value } : {}, { replace: true })}>
             <option value="">a new shell (ends when closed)</option>
-            {sessions.data?.sessions.filter((s) => s.status === 'running').map((s) => <option key={s.id} value={s.id}>session {s.name}</option>)}
+            {sessions.data?.items.filter((s) => s.status === 'running').map((s) => <option key={s.id} value={s.id}>session {s.name}</option>)}
           </select>
         </label>
         {sessionId && (
