@@ -275,4 +275,36 @@ public sealed class RunGrainStepTests(FakeTimeClusterFixture fixture)
         Assert.Equal(RunStatuses.Succeeded, ended.Items[0].Status);
         Assert.Empty((await queries.ListAsync(_runs.Tenant, 10, null, RunStatuses.Waiting, "listed-wait")).Items);
     }
+
+    [Fact]
+    public async Task SignalsNoStepWaitsForAreKeptUpToACapOfNewNamesAndTheWaitedOneStillArrives()
+    {
+        var run = await _runs.StartAsync("""
+            name: signal-cap
+            steps:
+              - id: gate
+                uses: wait_for_signal
+                with: { name: open }
+              - id: later
+                uses: wait_for_signal
+                with: { name: s0 }
+            """);
+        await RunDriver.UntilStepAsync(run, "gate", StepStatuses.Waiting);
+
+        for (var i = 0; i < WorkflowRunGrain.MaxPendingSignals; i++)
+        {
+            await run.SignalAsync($"s{i}", $$"""{"n":{{i}}}""");
+        }
+
+        var refused = await Assert.ThrowsAsync<RunConflictException>(() => run.SignalAsync("one-too-many", "1"));
+        Assert.Contains($"already holds {WorkflowRunGrain.MaxPendingSignals} signals", refused.Message, StringComparison.Ordinal);
+
+        // A kept name is replaced, not added; the signal a step waits for is always taken.
+        await run.SignalAsync("s0", """{"n":"again"}""");
+        await run.SignalAsync("open", "true");
+        var ended = await RunDriver.UntilEndedAsync(run);
+
+        Assert.Equal(RunStatuses.Succeeded, ended.Status);
+        Assert.Contains(""""payload":{"n":"again"}"""", ended.Steps.Single(s => s.Id == "later").OutputsJson, StringComparison.Ordinal);
+    }
 }

@@ -155,6 +155,14 @@ internal sealed partial class WorkflowRunGrain
             throw new RunConflictException($"Run '{_runId}' has ended ({S.Status}); it takes no more signals.");
         }
 
+        // A signal no step waits for yet is kept in the run's state until one does; a repeated name replaces the kept
+        // payload, so only new names can grow the state, and their number is capped.
+        if (!_signalWaiters.ContainsKey(name) && !S.Signals.ContainsKey(name) && S.Signals.Count >= MaxPendingSignals)
+        {
+            throw new RunConflictException(
+                $"Run '{_runId}' already holds {MaxPendingSignals} signals that no step has waited for yet ({string.Join(", ", S.Signals.Keys.Order(StringComparer.Ordinal))}); it takes a new signal name once a step has taken one of them.");
+        }
+
         var payload = JsonNode.Parse(payloadJson)?.ToJsonString() ?? "null";
         await Emit(RunEventKinds.RunSignalled, null, 0, new JsonObject { ["name"] = name, ["payload"] = JsonNode.Parse(payload) });
         if (_signalWaiters.Remove(name, out var waiter))

@@ -41,6 +41,9 @@ internal sealed partial class WorkflowRunGrain(
     // Bounds how often one attempt is re-run because a silo under it died, so a step that kills its silo cannot loop forever.
     private const int MaxInterruptions = 5;
 
+    /// <summary>Signals with distinct names a run keeps before a step waits for them.</summary>
+    internal const int MaxPendingSignals = 32;
+
     private readonly List<Channel<RunEvent>> _watchers = [];
     private readonly Dictionary<string, TaskCompletionSource<string>> _signalWaiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource> _childWaiters = new(StringComparer.Ordinal);

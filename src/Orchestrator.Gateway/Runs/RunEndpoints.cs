@@ -88,7 +88,7 @@ public static class RunEndpoints
         api.MapPost("/{id}/retry", (string id, ClaimsPrincipal user, IClusterClient cluster, CancellationToken ct) => ActAsync(id, user, cluster, (g, t) => g.RetryAsync(t), ct)).WithName("RetryRun")
             .WithRunAction("Retry a run", "Resumes a failed run from the step that failed; 202 with the run.");
         api.MapPost("/{id}/signals/{name}", SignalAsync).WithName("SignalRun")
-            .WithRunAction("Signal a run", "Delivers a named signal, with an optional JSON payload (at most 256 KiB), to a run waiting for it; 202 with the run.")
+            .WithRunAction("Signal a run", "Delivers a named signal, with an optional JSON payload (at most 256 KiB), to a run waiting for it; 202 with the run. A signal no step waits for yet is kept until one does (the same name replaces it), at most 32 names per run: a new one beyond that is 409.")
             .WithPathParameter("name", "The signal's name: a letter or '_', then up to 63 letters, digits, '_', '-' and '.'.")
             .WithRequestBody(typeof(System.Text.Json.JsonElement), "The signal's payload: any JSON value; an empty body is null.", required: false, "application/json")
             .ProducesProblems(413);
