@@ -174,14 +174,14 @@ internal sealed partial class StepExecutor
         return (text[..end], true);
     }
 
-    private static string Decode(Decoder decoder, byte[] data)
+    private static string Decode(Decoder decoder, ReadOnlySpan<byte> data)
     {
         var chars = new char[decoder.GetCharCount(data, flush: false)];
         var count = decoder.GetChars(data, chars, flush: false);
         return new string(chars, 0, count);
     }
 
-    /// <summary>Keeps the first <c>cap</c> characters of a stream for outputs; the events keep all of it.</summary>
+    /// <summary>Keeps the first <c>cap</c> characters of a stream for outputs and captures.</summary>
     private sealed class CappedText(int cap)
     {
         private readonly StringBuilder _text = new();

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json.Nodes;
 using Orchestrator.Grains.Instances;
 using Orchestrator.Workflows;
@@ -23,10 +25,12 @@ internal sealed partial class StepExecutor
         {
             try
             {
-                using var response = await client.GetAsync(url, cancellationToken);
-                var body = await response.Content.ReadAsStringAsync(cancellationToken);
+                // Headers first: a body is read only when the status is the one expected, and only as far as the
+                // captures can use it; the rest is never fetched (a URL may answer with an endless stream).
+                using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                 if (expected.Contains((int)response.StatusCode))
                 {
+                    var body = await ReadBodyHeadAsync(response.Content, Options.MaxCapturedOutputBytes, cancellationToken);
                     return CapturedOutputs(
                         attempt,
                         new Dictionary<OutputSource, string> { [OutputSource.Body] = body },
@@ -58,6 +62,32 @@ internal sealed partial class StepExecutor
 
             await Task.Delay(interval, time, cancellationToken);
         }
+    }
+
+    /// <summary>The body as text, up to <paramref name="maxChars"/> characters; reading stops there.</summary>
+    private static async Task<string> ReadBodyHeadAsync(HttpContent content, int maxChars, CancellationToken cancellationToken)
+    {
+        var text = new CappedText(maxChars);
+        var decoder = Encoding.UTF8.GetDecoder();
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            var body = await content.ReadAsStreamAsync(cancellationToken);
+            await using (body.ConfigureAwait(true))
+            {
+                int read;
+                while (!text.Truncated && (read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    text.Append(Decode(decoder, buffer.AsSpan(0, read)));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return text.ToString();
     }
 
     private const string HttpCheckRule =

@@ -23,7 +23,10 @@ public sealed class WorkflowOptions
     /// <summary>How often instance steps read the instance while they wait for a state (reads are served from the grain's cache).</summary>
     public TimeSpan InstancePollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Output kept in memory per stream of an <c>ssh.exec</c> step for its captures; all of it is in the run's events.</summary>
+    /// <summary>
+    /// Characters kept in memory for captures: per stream of an <c>ssh.exec</c> step (all of it is in the run's events),
+    /// and of an <c>http.check</c>'s body (reading stops there).
+    /// </summary>
     public int MaxCapturedOutputBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
