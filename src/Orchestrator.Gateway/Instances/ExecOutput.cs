@@ -1,8 +1,7 @@
 using System.Buffers;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
+using Orchestrator.Gateway.Streaming;
 using Orchestrator.Grains.Sessions;
 
 namespace Orchestrator.Gateway.Instances;
@@ -102,22 +101,11 @@ internal enum ExecFormat
 /// </summary>
 internal sealed class ExecStreamWriter : IDisposable
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
-    private static readonly byte[] NewLine = "\n"u8.ToArray();
-
-    private readonly Stream _body;
-    private readonly bool _sse;
+    private readonly JsonEventStream _stream;
     private readonly Utf8ChunkSplitter _stdout = new();
     private readonly Utf8ChunkSplitter _stderr = new();
-    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
-    private readonly Utf8JsonWriter _json;
 
-    public ExecStreamWriter(Stream body, bool sse)
-    {
-        _body = body;
-        _sse = sse;
-        _json = new Utf8JsonWriter(_buffer, WriterOptions);
-    }
+    public ExecStreamWriter(Stream body, bool sse) => _stream = new JsonEventStream(body, sse);
 
     public long StdoutBytes { get; private set; }
 
@@ -138,49 +126,31 @@ internal sealed class ExecStreamWriter : IDisposable
             _stderr.Push(data, (piece, text) => AppendChunk("stderr", piece, text));
         }
 
-        await FlushAsync(cancellationToken);
+        await _stream.FlushAsync(cancellationToken);
     }
 
     public async ValueTask WriteExitAsync(ExecExit exit, CancellationToken cancellationToken)
     {
         _stdout.Flush((piece, text) => AppendChunk("stdout", piece, text));
         _stderr.Flush((piece, text) => AppendChunk("stderr", piece, text));
-        Begin("exit");
-        _json.WriteStartObject();
-        WriteExitFields(_json, exit);
-        _json.WriteNumber("stdout_bytes", StdoutBytes);
-        _json.WriteNumber("stderr_bytes", StderrBytes);
-        _json.WriteEndObject();
-        End();
-        await FlushAsync(cancellationToken);
+        var json = _stream.Begin("exit");
+        json.WriteStartObject();
+        WriteExitFields(json, exit);
+        json.WriteNumber("stdout_bytes", StdoutBytes);
+        json.WriteNumber("stderr_bytes", StderrBytes);
+        json.WriteEndObject();
+        _stream.End();
+        await _stream.FlushAsync(cancellationToken);
     }
 
     /// <summary>A failure after the response started: the status line is gone, so the problem is the last line.</summary>
-    public async ValueTask WriteErrorAsync(string type, string title, string detail, CancellationToken cancellationToken)
-    {
-        Begin("error");
-        _json.WriteStartObject();
-        _json.WriteStartObject("error");
-        _json.WriteString("type", type);
-        _json.WriteString("title", title);
-        _json.WriteString("detail", detail);
-        _json.WriteEndObject();
-        _json.WriteEndObject();
-        End();
-        await FlushAsync(cancellationToken);
-    }
+    public ValueTask WriteErrorAsync(string type, string title, string detail, CancellationToken cancellationToken) =>
+        _stream.WriteErrorAsync(type, title, detail, cancellationToken);
 
     /// <summary>An SSE comment: keeps proxies from closing a stream while a command is silent.</summary>
-    public async ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken)
-    {
-        if (_sse)
-        {
-            _buffer.Write(": keep-alive\n\n"u8);
-            await FlushAsync(cancellationToken);
-        }
-    }
+    public ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => _stream.WriteKeepAliveAsync(cancellationToken);
 
-    public void Dispose() => _json.Dispose();
+    public void Dispose() => _stream.Dispose();
 
     internal static void WriteExitFields(Utf8JsonWriter json, ExecExit exit)
     {
@@ -201,48 +171,20 @@ internal sealed class ExecStreamWriter : IDisposable
 
     private void AppendChunk(string stream, ReadOnlySpan<byte> piece, bool text)
     {
-        Begin(stream);
-        _json.WriteStartObject();
-        _json.WriteString("stream", stream);
+        var json = _stream.Begin(stream);
+        json.WriteStartObject();
+        json.WriteString("stream", stream);
         if (text)
         {
-            _json.WriteString("data", piece);
+            json.WriteString("data", piece);
         }
         else
         {
-            _json.WriteBase64String("data_base64", piece);
+            json.WriteBase64String("data_base64", piece);
         }
 
-        _json.WriteEndObject();
-        End();
-    }
-
-    private void Begin(string eventName)
-    {
-        if (_sse)
-        {
-            _buffer.Write("event: "u8);
-            _buffer.Write(Encoding.UTF8.GetBytes(eventName));
-            _buffer.Write("\ndata: "u8);
-        }
-    }
-
-    private void End()
-    {
-        _json.Flush();
-        _json.Reset();
-        _buffer.Write(_sse ? "\n\n"u8 : NewLine);
-    }
-
-    private async ValueTask FlushAsync(CancellationToken cancellationToken)
-    {
-        if (_buffer.WrittenCount > 0)
-        {
-            await _body.WriteAsync(_buffer.WrittenMemory, cancellationToken);
-            _buffer.ResetWrittenCount();
-        }
-
-        await _body.FlushAsync(cancellationToken);
+        json.WriteEndObject();
+        _stream.End();
     }
 }
 

@@ -1,8 +1,5 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using Orchestrator.Gateway.Streaming;
 using Orchestrator.Grains.Runs;
 using Orleans.Runtime.Messaging;
 
@@ -20,67 +17,24 @@ internal enum RunEventFormat
 /// data}</c> with the event's data embedded as JSON. In SSE each event carries <c>id: &lt;sequence&gt;</c> (so an
 /// EventSource reconnects with <c>Last-Event-ID</c>) and <c>event: &lt;kind&gt;</c>.
 /// </summary>
-internal sealed class RunEventWriter : IDisposable
+internal sealed class RunEventWriter(Stream body, RunEventFormat format) : IDisposable
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    private readonly Stream _body;
-    private readonly bool _sse;
-    private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
-    private readonly Utf8JsonWriter _json;
-
-    public RunEventWriter(Stream body, RunEventFormat format)
-    {
-        _body = body;
-        _sse = format == RunEventFormat.ServerSentEvents;
-        _json = new Utf8JsonWriter(_buffer, WriterOptions);
-    }
+    private readonly JsonEventStream _stream = new(body, format == RunEventFormat.ServerSentEvents);
 
     public async ValueTask WriteEventAsync(RunEvent item, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
-        if (_sse)
-        {
-            Ascii($"id: {item.Sequence.ToString(CultureInfo.InvariantCulture)}\nevent: {item.Kind}\ndata: ");
-        }
-
-        _json.Reset(_buffer);
-        WriteEvent(_json, item);
-        _json.Flush();
-        Ascii(_sse ? "\n\n" : "\n");
-        await FlushAsync(cancellationToken);
+        WriteEvent(_stream.Begin(item.Kind, item.Sequence), item);
+        _stream.End();
+        await _stream.FlushAsync(cancellationToken);
     }
 
     /// <summary>A failure after the response started: the status line is gone, so the problem is the last event.</summary>
-    public async ValueTask WriteErrorAsync(string type, string title, string detail, CancellationToken cancellationToken)
-    {
-        if (_sse)
-        {
-            Ascii("event: error\ndata: ");
-        }
-
-        _json.Reset(_buffer);
-        _json.WriteStartObject();
-        _json.WriteStartObject("error");
-        _json.WriteString("type", type);
-        _json.WriteString("title", title);
-        _json.WriteString("detail", detail);
-        _json.WriteEndObject();
-        _json.WriteEndObject();
-        _json.Flush();
-        Ascii(_sse ? "\n\n" : "\n");
-        await FlushAsync(cancellationToken);
-    }
+    public ValueTask WriteErrorAsync(string type, string title, string detail, CancellationToken cancellationToken) =>
+        _stream.WriteErrorAsync(type, title, detail, cancellationToken);
 
     /// <summary>An SSE comment that keeps proxies from closing a quiet stream; NDJSON has no comments, so nothing.</summary>
-    public async ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken)
-    {
-        if (_sse)
-        {
-            Ascii(": keep-alive\n\n");
-            await FlushAsync(cancellationToken);
-        }
-    }
+    public ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => _stream.WriteKeepAliveAsync(cancellationToken);
 
     /// <summary>One event as JSON; <c>data</c> is re-written compactly, so it never spans lines.</summary>
     internal static void WriteEvent(Utf8JsonWriter json, RunEvent item)
@@ -104,20 +58,7 @@ internal sealed class RunEventWriter : IDisposable
         json.WriteEndObject();
     }
 
-    public void Dispose() => _json.Dispose();
-
-    private void Ascii(string text)
-    {
-        var span = _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
-        _buffer.Advance(Encoding.UTF8.GetBytes(text, span));
-    }
-
-    private async ValueTask FlushAsync(CancellationToken cancellationToken)
-    {
-        await _body.WriteAsync(_buffer.WrittenMemory, cancellationToken);
-        await _body.FlushAsync(cancellationToken);
-        _buffer.ResetWrittenCount();
-    }
+    public void Dispose() => _stream.Dispose();
 }
 
 /// <summary>
