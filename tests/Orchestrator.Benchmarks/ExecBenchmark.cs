@@ -129,7 +129,7 @@ internal sealed class ExecBenchmark(int runs)
         return [.. methods.Select((method, m) => new Measured(method.Name, Percentiles.Of(samples[m]), cpu[m].TotalMilliseconds / runs))];
     }
 
-    private static async Task<(string Host, int Port, string UserName, string ClientPrivateKeyPem)> CreateMachineAsync(FlyEmulator emulator)
+    internal static async Task<(string Host, int Port, string UserName, string ClientPrivateKeyPem)> CreateMachineAsync(FlyEmulator emulator)
     {
         var services = new ServiceCollection();
         services.AddLogging();

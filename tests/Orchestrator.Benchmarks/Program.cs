@@ -8,6 +8,9 @@ const string Usage = """
       exec [--runs 200]
           p50/p99 of `true`, interleaved: (a) OpenSSH new connection, (b) ControlMaster, (c) SSH.NET open connection
           (floor), (d) SshConnectionPool, (e) HTTP API exec (gateway -> SshSessionGrain -> pool), ratios to (c), (e) to (a)/(b)
+      exec-output [--mib 64] [--runs 10]
+          one command printing `mib` MiB read to the end, interleaved: (c) SSH.NET reading the command's own output
+          stream (floor) and (d) SshConnectionPool (at most 1 MiB per stream ahead of the reader): medians, MiB/s, ratio
       exec-throughput [--instances 10] [--concurrency 20] [--rounds 5]
           execs of `true` through the HTTP API, `concurrency` in flight per instance: execs/s and p50/p99 per exec
       exec modes run on Linux only (machines are bubblewrap sandboxes with their own sshd)
@@ -27,7 +30,7 @@ if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
     return 0;
 }
 
-if (args.Length > 0 && args[0] is "exec" or "exec-throughput" && !OperatingSystem.IsLinux())
+if (args.Length > 0 && args[0] is "exec" or "exec-throughput" or "exec-output" && !OperatingSystem.IsLinux())
 {
     Console.Error.WriteLine(Usage);
     return 2;
@@ -49,6 +52,20 @@ if (args.Length > 0 && args[0] == "exec" && OperatingSystem.IsLinux())
     var (api, fresh, reused) = (byLetter["(e)"], byLetter["(a)"], byLetter["(b)"]);
     Console.WriteLine($"(e) HTTP API vs (a) OpenSSH new connection: p50 {api.P50 / fresh.P50:0.00}x  p99 {api.P99 / fresh.P99:0.00}x; vs (b) ControlMaster: p50 {api.P50 / reused.P50:0.00}x  p99 {api.P99 / reused.P99:0.00}x");
     return Teardown(report.SandboxProcesses, report.LeftOver) ? 0 : 1;
+}
+
+if (args.Length > 0 && args[0] == "exec-output" && OperatingSystem.IsLinux())
+{
+    var (outputRuns, mebibytes) = (Option("--runs", 10), Option("--mib", 64));
+    Console.WriteLine($"bulk output: `head -c {mebibytes}MiB /dev/zero` on an emulator machine, {outputRuns} runs each after {ExecOutputBenchmark.WarmUps} warm-ups, interleaved");
+    var medians = await new ExecOutputBenchmark(outputRuns, mebibytes).RunAsync();
+    var floorMedian = medians[0].MedianMilliseconds;
+    foreach (var (name, milliseconds) in medians)
+    {
+        Console.WriteLine($"{name,-52} median {milliseconds,9:0.0} ms  {mebibytes / (milliseconds / 1000),8:0.0} MiB/s  vs floor {milliseconds / floorMedian,5:0.00}x");
+    }
+
+    return 0;
 }
 
 if (args.Length > 0 && args[0] == "exec-throughput" && OperatingSystem.IsLinux())
