@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Testing;
-using System.Diagnostics;
+using System.Threading.Channels;
 using Orchestrator.Fly.Tests.Infrastructure;
 
 namespace Orchestrator.Fly.Tests;
@@ -158,21 +158,58 @@ public sealed class ResilienceTests
     [Fact]
     public async Task Total_timeout_bounds_a_call_with_all_its_retries()
     {
-        await using var server = await FlyTestServer.StartAsync(async (context, _) =>
-            await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default));
-        await using var host = FlyClientHost.Create(server.BaseAddress, s =>
+        var arrivals = Channel.CreateUnbounded<RecordedRequest>();
+        await using var server = await FlyTestServer.StartAsync(async (context, request) =>
         {
-            s["Fly:AttemptTimeout"] = "00:00:00.300";
-            s["Fly:TotalTimeout"] = "00:00:00.500";
-            s["Fly:MaxRetryAttempts"] = "10";
+            arrivals.Writer.TryWrite(request);
+            // Never answered: only the client giving up on the attempt ends this request.
+            await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
         });
+        // Every timer of the pipeline (both timeouts and the backoff) runs on this clock, which only the test moves;
+        // the timeouts are minutes long, so real time cannot end the call within the test's bound.
+        var time = new FakeTimeProvider();
+        var started = time.GetUtcNow();
+        var attemptTimeout = TimeSpan.FromMinutes(2);
+        var totalTimeout = TimeSpan.FromMinutes(3);
+        await using var host = FlyClientHost.Create(
+            server.BaseAddress,
+            s =>
+            {
+                s["Fly:AttemptTimeout"] = "00:02:00";
+                s["Fly:TotalTimeout"] = "00:03:00";
+                s["Fly:MaxRetryAttempts"] = "10";
+            },
+            time);
 
-        var watch = Stopwatch.StartNew();
-        var ex = await Assert.ThrowsAsync<FlyApiException>(() => host.Provider.GetMachineAsync(FlyClientHost.AppName, "1857156b526dd8"));
+        var call = host.Provider.GetMachineAsync(FlyClientHost.AppName, "1857156b526dd8");
+        await arrivals.Reader.ReadAsync().AsTask().WaitAsync(Wait.DefaultTimeout);
+        Assert.False(call.IsCompleted);
 
+        // The first attempt times out and is retried after a backoff of at most 100 ms, moved through in 10 ms steps.
+        time.Advance(attemptTimeout);
+        var retried = arrivals.Reader.ReadAsync().AsTask();
+        await Wait.UntilAsync(
+            () =>
+            {
+                if (!retried.IsCompleted)
+                {
+                    time.Advance(TimeSpan.FromMilliseconds(10));
+                }
+
+                return Task.FromResult(retried.IsCompleted);
+            },
+            "the retry after the first attempt timed out");
+        var elapsed = time.GetUtcNow() - started;
+        Assert.True(elapsed < totalTimeout, $"the retry came {elapsed} into the call");
+
+        // Still waiting on its second attempt, which would run until two minutes after it began, past the total.
+        Assert.False(call.IsCompleted);
+        time.Advance(totalTimeout - elapsed);
+
+        var ex = await Assert.ThrowsAsync<FlyApiException>(() => call.WaitAsync(Wait.DefaultTimeout));
         Assert.Equal(FlyErrorCategory.Timeout, ex.Category);
-        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(3));
-        Assert.InRange(server.Requests.Count, 1, 2);
+        // Eight retries were left: the total timeout, not the retry count, ended the call.
+        Assert.Equal(2, server.Requests.Count);
     }
 
     [Fact]
