@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Orchestrator.Fly.Emulator.Tests.Support;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Fly.Emulator.Tests;
 
@@ -122,6 +123,27 @@ public sealed class MachineExitTests
         Assert.Contains(machine.Str("state"), (string[])["stopping", "stopped"]);
         Assert.Equal("exit", machine["events"]![0]!.Str("type"));
         Assert.Equal(-1, machine["events"]![0]!["request"]!["exit_event"]!["signal"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task AKillGivesUpWhenTheProcessOutlastsTheKillTimeoutOnTheEmulatorsClock()
+    {
+        var clock = new WatchedClock();
+        var runtime = new RecordingRuntime { IgnoreSignals = true };
+        await using var emulator = await TestEmulator.StartAsync(o => o.TransitionDelay = TimeSpan.Zero, runtime, clock);
+        var app = await emulator.Fly.CreateAppAsync();
+        var id = (await emulator.Fly.StartedMachineAsync(app)).Str("id");
+
+        var kill = emulator.Emulator.KillMachineProcessAsync(id);
+        // The kill's deadline is a timer on the emulator's clock, not real time: until it moves, the kill waits.
+        await clock.ArmedAsync(FlyEmulator.KillTimeout);
+        Assert.False(kill.IsCompleted);
+        clock.Advance(FlyEmulator.KillTimeout);
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => kill.WaitAsync(Wait.DefaultTimeout));
+        Assert.Contains("did not exit within 30 s of signal 9", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("started", await emulator.Fly.StateAsync(app, id));
+        Assert.Equal(["start", "signal"], runtime.OperationsFor(id));
     }
 
     private static JsonObject Body(JsonObject restart) =>

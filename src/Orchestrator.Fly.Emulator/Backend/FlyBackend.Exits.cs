@@ -51,8 +51,9 @@ internal sealed partial class FlyBackend
             return FlyErrors.FailedPrecondition(ex.Message);
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
+        // On the emulator's clock, as every other wait here: a test that stops the clock decides when this gives up.
+        using var expiry = new CancellationTokenSource(timeout, _time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
         while (true)
         {
             Task changed;

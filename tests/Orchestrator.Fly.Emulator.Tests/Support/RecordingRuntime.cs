@@ -27,6 +27,9 @@ internal sealed class RecordingRuntime : IMachineRuntime
     /// <summary>When set, a signalled machine exits with this code instead of the one its signal would give.</summary>
     public int? ExitCodeOverride { get; set; }
 
+    /// <summary>When set, a signalled process does not exit, as one that traps the signal would not.</summary>
+    public bool IgnoreSignals { get; set; }
+
     public bool Disposed { get; private set; }
 
     public IReadOnlyList<RuntimeCall> Calls => [.. _calls];
@@ -75,6 +78,11 @@ internal sealed class RecordingRuntime : IMachineRuntime
     public Task SignalAsync(string machineId, int signal, CancellationToken cancellationToken)
     {
         _calls.Enqueue(new RuntimeCall("signal", machineId, null));
+        if (IgnoreSignals && _running.ContainsKey(machineId))
+        {
+            return Task.CompletedTask;
+        }
+
         if (!_running.TryRemove(machineId, out var instance))
         {
             throw new InvalidOperationException($"Machine {machineId} does not run.");
