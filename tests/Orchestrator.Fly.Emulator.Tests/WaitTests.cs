@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using Orchestrator.Fly.Emulator.Tests.Support;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Fly.Emulator.Tests;
 
@@ -10,15 +10,28 @@ public sealed class WaitTests
     [Fact]
     public async Task WaitReturnsOnceTheMachineIsStarted()
     {
-        await using var emulator = await TestEmulator.StartAsync(o => o.TransitionDelay = TimeSpan.FromMilliseconds(300));
+        var clock = new WatchedClock();
+        var hold = TimeSpan.FromSeconds(1);
+        await using var emulator = await TestEmulator.StartAsync(o => o.TransitionDelay = hold, time: clock);
         var app = await emulator.Fly.CreateAppAsync();
         var id = (await emulator.Fly.CreateMachineAsync(app)).Str("id");
-        var clock = Stopwatch.StartNew();
 
-        var response = await emulator.Fly.GetAsync($"/v1/apps/{app}/machines/{id}/wait?state=started&timeout=10");
+        var wait = emulator.Fly.GetAsync($"/v1/apps/{app}/machines/{id}/wait?state=started&timeout=10");
+        await clock.ArmedAsync(TimeSpan.FromSeconds(10));
+        await clock.ArmedAsync(hold);
+        // The clock stands still: the machine stays created, and the wait holds.
+        Assert.Equal("created", await emulator.Fly.StateAsync(app, id));
+        Assert.False(wait.IsCompleted);
+
+        clock.Advance(hold);
+        await clock.ArmedAsync(hold, count: 2);
+        Assert.Equal("starting", await emulator.Fly.StateAsync(app, id));
+        Assert.False(wait.IsCompleted);
+
+        clock.Advance(hold);
+        var response = await wait.WaitAsync(Wait.DefaultTimeout);
 
         Assert.True(response.Expect(HttpStatusCode.OK).Object["ok"]!.GetValue<bool>());
-        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
         Assert.Equal("started", await emulator.Fly.StateAsync(app, id));
     }
 
@@ -37,15 +50,23 @@ public sealed class WaitTests
     [Fact]
     public async Task WaitAnswers408WithTheCurrentStateWhenTheTimeoutPasses()
     {
-        await using var emulator = await TestEmulator.StartAsync();
+        var clock = new WatchedClock();
+        var timeout = TimeSpan.FromSeconds(1);
+        await using var emulator = await TestEmulator.StartAsync(time: clock);
         var app = await emulator.Fly.CreateAppAsync();
         var id = (await emulator.Fly.CreateMachineAsync(app, FlyHttp.MachineBody(skipLaunch: true))).Str("id");
-        var clock = Stopwatch.StartNew();
 
-        var response = await emulator.Fly.GetAsync($"/v1/apps/{app}/machines/{id}/wait?state=started&timeout=1");
+        var wait = emulator.Fly.GetAsync($"/v1/apps/{app}/machines/{id}/wait?state=started&timeout=1");
+        await clock.ArmedAsync(timeout);
+        clock.Advance(timeout - TimeSpan.FromTicks(1));
+        // A request answered after the move: the wait, a tick short of its timeout, is still held.
+        Assert.Equal("created", await emulator.Fly.StateAsync(app, id));
+        Assert.False(wait.IsCompleted);
+
+        clock.Advance(TimeSpan.FromTicks(1));
+        var response = await wait.WaitAsync(Wait.DefaultTimeout);
 
         Assert.Equal("deadline_exceeded: machine failed to reach desired state, started, currently created", response.Expect(HttpStatusCode.RequestTimeout).Error);
-        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -99,13 +120,28 @@ public sealed class WaitTests
     [Fact]
     public async Task WaitForDestroyedSucceedsAndTheMachineIsThenGone()
     {
-        await using var emulator = await TestEmulator.StartAsync();
+        var clock = new WatchedClock();
+        var retention = TimeSpan.FromMinutes(5);
+        // No transition holds: the only timers are the waits' and the retention of the destroyed machine.
+        await using var emulator = await TestEmulator.StartAsync(
+            o =>
+            {
+                o.TransitionDelay = TimeSpan.Zero;
+                o.DestroyedRetention = retention;
+            },
+            time: clock);
         var app = await emulator.Fly.CreateAppAsync();
         var id = (await emulator.Fly.StartedMachineAsync(app)).Str("id");
         (await emulator.Fly.DeleteAsync($"/v1/apps/{app}/machines/{id}?force=true")).Expect(HttpStatusCode.OK);
 
         (await emulator.Fly.GetAsync($"/v1/apps/{app}/machines/{id}/wait?state=destroyed&timeout=10")).Expect(HttpStatusCode.OK);
-        await Task.Delay(emulator.Options.DestroyedRetention + TimeSpan.FromMilliseconds(300));
+        await clock.ArmedAsync(retention);
+        // Until the retention has passed on the emulator's clock, the destroyed machine is still shown.
+        Assert.Equal("destroyed", await emulator.Fly.StateAsync(app, id));
+        clock.Advance(retention);
+        await Wait.UntilAsync(
+            async () => (await emulator.Fly.GetAsync($"/v1/apps/{app}/machines/{id}")).Status == HttpStatusCode.NotFound,
+            "the destroyed machine to be dropped once its retention passed");
 
         Assert.Equal("machine not found", (await emulator.Fly.GetAsync($"/v1/apps/{app}/machines/{id}/wait?state=destroyed")).Expect(HttpStatusCode.NotFound).Error);
     }
