@@ -61,8 +61,10 @@ public sealed class PoolTests(SshServerFixture fixture) : IClassFixture<SshServe
             var results = await runs.WaitAsync(TimeSpan.FromSeconds(60));
 
             Assert.All(results, run => Assert.Equal(0, run.Result.ExitCode));
+            // Three at once was seen above. A command's own count can be lower than three even in the first wave: once
+            // the release exists, the others may remove their records before its `ls` runs. It is never above three.
             var seen = results.Select(run => int.Parse(run.StdoutText.Trim(), CultureInfo.InvariantCulture)).ToList();
-            Assert.Equal(3, seen.Max());
+            Assert.InRange(seen.Max(), 1, 3);
             Assert.Equal(1, pool.ConnectionsOpened);
         }
         finally
