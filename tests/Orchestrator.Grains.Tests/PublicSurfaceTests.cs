@@ -26,7 +26,7 @@ public sealed class PublicSurfaceTests
         [
             "IInstanceIndexGrain.UpdateAsync", "IInstanceIndexGrain.RemoveAsync", "IInstanceIndexGrain.ReserveAsync",
             "IWorkflowCatalogGrain.AddAsync", "IWorkflowRunGrain.ChildEndedAsync", "IFlyRateLimiterGrain.AcquireAsync",
-            "IRunAdmissionGrain.AdmitAsync",
+            "IRunAdmissionGrain.AdmitAsync", "ITenantDirectoryGrain.RegisterAsync",
         ];
         Assert.Empty(methods.Intersect(internalWriters));
     }

@@ -40,7 +40,7 @@ internal sealed partial class TenantGrain(
 {
     private string Id => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The key is chosen by the caller: refuse to activate under a name that cannot be a tenant.
         if (TenantId.Validate(Id) is { } problem)
@@ -48,7 +48,21 @@ internal sealed partial class TenantGrain(
             throw new ArgumentException($"Tenant id '{Id}' {problem}.");
         }
 
-        return Task.CompletedTask;
+        if (!state.RecordExists)
+        {
+            return;
+        }
+
+        // A tenant created before the directory existed joins it the next time it is used. The directory is only
+        // the admin's list: a failure here must not stop the tenant's keys from authenticating.
+        try
+        {
+            await RegisterAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogDirectoryUnavailable(ex, Id);
+        }
     }
 
     async Task<TenantInfo> ITenantGrain.CreateAsync(string displayName, TenantQuotas? quotas, CancellationToken cancellationToken) =>
@@ -63,11 +77,19 @@ internal sealed partial class TenantGrain(
         ThrowIfInvalidQuotas(quotas);
         if (state.RecordExists)
         {
-            return state.State.DisplayName != displayName
-                ? throw new TenantConflictException($"Tenant '{Id}' already exists with another display name.")
-                : quotas is not null && quotas != Quotas
-                ? throw new TenantConflictException($"Tenant '{Id}' already exists with other quotas; set them with PUT /api/tenants/{Id}/quotas.")
-                : new TenantCreation(ToInfo(), Created: false);
+            if (state.State.DisplayName != displayName)
+            {
+                throw new TenantConflictException($"Tenant '{Id}' already exists with another display name.");
+            }
+
+            if (quotas is not null && quotas != Quotas)
+            {
+                throw new TenantConflictException($"Tenant '{Id}' already exists with other quotas; set them with PUT /api/tenants/{Id}/quotas.");
+            }
+
+            // A retried create also completes a registration that failed the first time (it writes nothing otherwise).
+            await RegisterAsync(cancellationToken);
+            return new TenantCreation(ToInfo(), Created: false);
         }
 
         var now = time.GetUtcNow();
@@ -81,6 +103,7 @@ internal sealed partial class TenantGrain(
         state.State.Revision = 1;
         await state.WriteStateAsync(cancellationToken);
         LogTenantCreated(Id);
+        await RegisterAsync(cancellationToken);
         return new TenantCreation(ToInfo(), Created: true);
     }
 
@@ -96,6 +119,7 @@ internal sealed partial class TenantGrain(
             state.State.UpdatedAt = time.GetUtcNow();
             state.State.Revision++;
             await state.WriteStateAsync(cancellationToken);
+            await RegisterAsync(cancellationToken);
         }
 
         return ToInfo();
@@ -219,6 +243,9 @@ internal sealed partial class TenantGrain(
         return SHA256.HashData(input);
     }
 
+    private Task RegisterAsync(CancellationToken cancellationToken) =>
+        GrainFactory.GetGrain<ITenantDirectoryWriterGrain>(0).RegisterAsync(new TenantDirectoryEntry(Id, state.State.DisplayName!, state.State.CreatedAt), cancellationToken);
+
     private TenantQuotas Quotas => new(state.State.MaxInstances, state.State.MaxConcurrentRuns, state.State.MaxRunDepth, state.State.SessionIdleTimeout);
 
     private void ThrowIfMissing()
@@ -270,6 +297,9 @@ internal sealed partial class TenantGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId} created")]
     private partial void LogTenantCreated(string tenantId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {TenantId} could not be recorded in the tenant directory; it is tried again on its next activation")]
+    private partial void LogDirectoryUnavailable(Exception exception, string tenantId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId}: API key {KeyId} created")]
     private partial void LogKeyCreated(string tenantId, string keyId);
