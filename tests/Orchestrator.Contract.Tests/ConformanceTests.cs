@@ -58,6 +58,9 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await ExpectAsync(admin, HttpMethod.Post, "/api/tenants", 400, Json(new JsonObject { ["id"] = id, ["color"] = "red" }));
         await ExpectAsync(admin, HttpMethod.Post, "/api/tenants", 413, Json(new JsonObject { ["id"] = id, ["display_name"] = new string('x', 2_000_000) }));
         await ExpectAsync(admin, HttpMethod.Get, $"/api/tenants/{id}", 200);
+        await ExpectAsync(admin, HttpMethod.Get, "/api/tenants?limit=1", 200);
+        await ExpectAsync(admin, HttpMethod.Get, "/api/tenants?limit=0", 400);
+        await ExpectAsync(admin, HttpMethod.Get, "/api/tenants?cursor=Not_An_Id", 400);
         await ExpectAsync(admin, HttpMethod.Get, "/api/tenants/no-such-tenant", 404);
         await ExpectAsync(admin, HttpMethod.Get, "/api/tenants/Not_An_Id", 400);
         await ExpectAsync(admin, HttpMethod.Put, $"/api/tenants/{id}/quotas", 200, Json(new JsonObject { ["max_instances"] = 5, ["session_idle_timeout"] = 3600 }));
@@ -70,6 +73,7 @@ public sealed class ConformanceTests(ContractFixture fixture)
         await ExpectAsync(admin, HttpMethod.Delete, $"/api/tenants/{id}/keys/000000000000", 404);
         await ExpectAsync(admin, HttpMethod.Get, "/api/instances", 403);
         await ExpectAsync(tenant, HttpMethod.Post, "/api/tenants", 403, Json(new JsonObject { ["id"] = id }));
+        await ExpectAsync(tenant, HttpMethod.Get, "/api/tenants", 403);
     }
 
     private static async Task SecretsAsync(HttpClient tenant)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.OpenApi;
+using Orchestrator.Gateway.Paging;
 using Orchestrator.Grains.Instances;
 
 namespace Orchestrator.Gateway.Instances;
@@ -14,7 +15,7 @@ namespace Orchestrator.Gateway.Instances;
 public static class InstanceEndpoints
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
-    public const int DefaultLimit = 50;
+    public const int DefaultLimit = PageQuery.DefaultLimit;
 
     /// <summary>How long <c>?wait=started</c> holds the request; past it the answer is 202 with the state so far.</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(25);
@@ -148,16 +149,9 @@ public static class InstanceEndpoints
 
     internal static async Task<IResult> ListAsync(HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
     {
-        var limit = DefaultLimit;
-        if (request.Query["limit"].FirstOrDefault() is { } rawLimit && (!int.TryParse(rawLimit, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
+        if (PageQuery.TryRead(request, static cursor => InstanceSpecRules.ValidateName(cursor) is null, out var page) is { } pageProblem)
         {
-            return InstanceProblems.Invalid("limit", "must be a whole number from 1 to 100");
-        }
-
-        var cursor = request.Query["cursor"].FirstOrDefault();
-        if (cursor is not null && InstanceSpecRules.ValidateName(cursor) is not null)
-        {
-            return InstanceProblems.Invalid("cursor", "is not a cursor this API returned");
+            return pageProblem;
         }
 
         var region = request.Query["region"].FirstOrDefault();
@@ -174,8 +168,8 @@ public static class InstanceEndpoints
 
         return await CallAsync(async () =>
         {
-            var page = await cluster.GetGrain<IInstanceIndexGrain>(request.HttpContext.User.Tenant()).ListAsync(new InstanceListQuery(limit, cursor, state, region), cancellationToken);
-            return TypedResults.Json(new InstanceListResponse(page.Items.Select(InstanceResponse.From).ToList(), page.NextCursor), Json);
+            var listed = await cluster.GetGrain<IInstanceIndexGrain>(request.HttpContext.User.Tenant()).ListAsync(new InstanceListQuery(page.Limit, page.Cursor, state, region), cancellationToken);
+            return TypedResults.Json(new InstanceListResponse(listed.Items.Select(InstanceResponse.From).ToList(), listed.NextCursor), Json);
         });
     }
 

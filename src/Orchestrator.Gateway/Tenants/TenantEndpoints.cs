@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Gateway.Auth;
 using Orchestrator.Gateway.Instances;
 using Orchestrator.Gateway.OpenApi;
+using Orchestrator.Gateway.Paging;
 using Orchestrator.Gateway.Runs;
 using Orchestrator.Grains.Tenants;
 
@@ -32,6 +33,14 @@ public static class TenantEndpoints
             .WithResponseHeader(StatusCodes.Status201Created, "Location", "The tenant's URL.")
             .Produces<TenantResponse>()
             .ProducesProblems(400, 409, 413);
+        api.MapGet("/", ListAsync).WithName("ListTenants")
+            .WithSummary("List tenants")
+            .WithDescription("Every tenant a page at a time, by id, with its display name and creation time; next_cursor, when not null, "
+                + "fetches the next page. A tenant created before this list existed appears once it is next used (a key of it authenticating, for instance).")
+            .WithQueryParameter<int>("limit", $"Tenants per page, from 1 to {PageQuery.MaxLimit} (default {PageQuery.DefaultLimit}).")
+            .WithQueryParameter<string>("cursor", "The next_cursor of the previous page.")
+            .Produces<TenantListResponse>()
+            .ProducesProblems(400);
         api.MapGet("/{id}", GetAsync).WithName("GetTenant")
             .WithSummary("Get a tenant")
             .WithDescription("The tenant and its quotas.")
@@ -120,6 +129,17 @@ public static class TenantEndpoints
             request.HttpContext.Response.Headers.Location = $"/api/tenants/{id}";
             return TypedResults.Json(response, InstanceEndpoints.Json, statusCode: StatusCodes.Status201Created);
         });
+    }
+
+    internal static async Task<IResult> ListAsync(HttpRequest request, IClusterClient cluster, CancellationToken cancellationToken)
+    {
+        if (PageQuery.TryRead(request, static cursor => TenantId.Validate(cursor) is null, out var page) is { } problem)
+        {
+            return problem;
+        }
+
+        var listed = await cluster.GetGrain<ITenantDirectoryGrain>(0).ListAsync(page.Limit, page.Cursor, cancellationToken);
+        return TypedResults.Json(new TenantListResponse([.. listed.Items.Select(TenantSummaryResponse.From)], listed.NextCursor), InstanceEndpoints.Json);
     }
 
     internal static async Task<IResult> GetAsync(string id, IClusterClient cluster)
@@ -411,6 +431,14 @@ public sealed record TenantResponse(string Id, string DisplayName, DateTimeOffse
     public static TenantResponse From(TenantInfo tenant) =>
         new(tenant.Id, tenant.DisplayName, tenant.CreatedAt, tenant.UpdatedAt, tenant.Revision, new QuotasResponse(tenant.Quotas.MaxInstances, tenant.Quotas.MaxConcurrentRuns, tenant.Quotas.MaxRunDepth, (int?)tenant.Quotas.SessionIdleTimeout?.TotalSeconds));
 }
+
+/// <summary>A tenant in the admin's list: what the tenant directory holds of it.</summary>
+public sealed record TenantSummaryResponse(string Id, string DisplayName, DateTimeOffset CreatedAt)
+{
+    public static TenantSummaryResponse From(TenantDirectoryEntry tenant) => new(tenant.Id, tenant.DisplayName, tenant.CreatedAt);
+}
+
+public sealed record TenantListResponse(IReadOnlyList<TenantSummaryResponse> Items, string? NextCursor);
 
 public sealed record QuotasResponse(int? MaxInstances, int? MaxConcurrentRuns, int? MaxRunDepth, int? SessionIdleTimeout = null);
 
