@@ -33,6 +33,8 @@ public sealed class ApiTypesMatchDocumentTests(CliFixture fixture)
         { nameof(WorkflowErrorItem), "ProblemDetails/errors/items" },
         { nameof(Problem), "ProblemDetails" },
         { nameof(Tenant), "TenantResponse" },
+        { nameof(TenantSummary), "TenantSummaryResponse" },
+        { nameof(TenantList), "TenantListResponse" },
         { nameof(Quotas), "QuotasResponse" },
         { nameof(ApiKey), "KeyResponse" },
         { nameof(ApiKeyList), "KeyListResponse" },

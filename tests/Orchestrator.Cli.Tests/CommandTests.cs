@@ -317,6 +317,44 @@ public sealed class CommandTests(CliFixture fixture)
     }
 
     [Fact]
+    public async Task TenantsListShowsEveryTenantOrOnePageAndNeedsTheAdminKey()
+    {
+        // The cluster is shared: the paged call starts at this test's prefix, which sorts just before its tenants.
+        var prefix = "cli-" + Guid.NewGuid().ToString("N")[..8];
+        foreach (var id in new[] { "b", "a", "c" })
+        {
+            Assert.Equal(0, (await fixture.RunAsync(["tenants", "create", $"{prefix}-{id}", "--display-name", $"Tenant {id}"], key: ApiKeys.Admin)).ExitCode);
+        }
+
+        var all = await fixture.RunAsync(["tenants", "list", "-o", "json"], key: ApiKeys.Admin);
+        Assert.True(all.ExitCode == 0, all.ToString());
+        var ids = all.Json.GetProperty("items").EnumerateArray().Select(static t => t.GetProperty("id").GetString()!).ToList();
+        Assert.Equal([$"{prefix}-a", $"{prefix}-b", $"{prefix}-c"], ids.Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+        Assert.False(all.Json.TryGetProperty("next_cursor", out _));
+
+        var page = await fixture.RunAsync(["tenants", "list", "--limit", "2", "--cursor", prefix, "-o", "json"], key: ApiKeys.Admin);
+        var items = page.Json.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal([$"{prefix}-a", $"{prefix}-b"], items.Select(static t => t.GetProperty("id").GetString()));
+        Assert.Equal("Tenant a", items[0].GetProperty("display_name").GetString());
+        Assert.Equal($"{prefix}-b", page.Json.GetProperty("next_cursor").GetString());
+
+        var table = await fixture.RunAsync(["tenants", "list", "--limit", "1", "--cursor", prefix], key: ApiKeys.Admin);
+        Assert.StartsWith("ID\tDISPLAY NAME\tCREATED\n", table.Text.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains($"{prefix}-a\tTenant a\t", table.Text, StringComparison.Ordinal);
+        Assert.Contains($"--cursor {prefix}-a", table.Stderr, StringComparison.Ordinal);
+
+        var badLimit = await fixture.RunAsync(["tenants", "list", "--limit", "0"], key: ApiKeys.Admin);
+        Assert.Equal(2, badLimit.ExitCode);
+        Assert.Contains("limit", badLimit.Stderr, StringComparison.Ordinal);
+
+        Assert.Equal(4, (await fixture.RunAsync(["tenants", "list"])).ExitCode);
+
+        var help = await fixture.RunAsync(["tenants", "list", "--help"]);
+        Assert.Contains("orch tenants list --limit 20 --cursor acme", help.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LoginSavesAContextReadableOnlyByItsOwner()
     {
         var home = Directory.CreateTempSubdirectory("orch-login").FullName;

@@ -100,6 +100,10 @@ public sealed record StepOutput(string StepId, int Attempt, string Stdout, strin
 
 public sealed record Tenant(string Id, string DisplayName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Revision, Quotas Quotas);
 
+public sealed record TenantSummary(string Id, string DisplayName, DateTimeOffset CreatedAt);
+
+public sealed record TenantList(IReadOnlyList<TenantSummary> Items, string? NextCursor);
+
 public sealed record Quotas(int? MaxInstances, int? MaxConcurrentRuns, int? MaxRunDepth);
 
 public sealed record CreateTenantRequest(string Id, string? DisplayName);
@@ -263,6 +267,7 @@ public sealed record ContextView(string Name, string Url, bool Current);
 [JsonSerializable(typeof(StartRunRequest))]
 [JsonSerializable(typeof(StepOutput))]
 [JsonSerializable(typeof(Tenant))]
+[JsonSerializable(typeof(TenantList))]
 [JsonSerializable(typeof(Quotas))]
 [JsonSerializable(typeof(CreateTenantRequest))]
 [JsonSerializable(typeof(ApiKeyList))]

@@ -8,7 +8,7 @@ internal static class AdminCommands
 {
     public static Command Tenants(CliApp app)
     {
-        var tenants = Args.Command("tenants", "Tenants (admin key).", "ORCH_KEY=$ADMIN_KEY orch tenants create acme --display-name 'Acme'");
+        var tenants = Args.Command("tenants", "Tenants (admin key).", "ORCH_KEY=$ADMIN_KEY orch tenants list", "ORCH_KEY=$ADMIN_KEY orch tenants create acme --display-name 'Acme'");
         tenants.Aliases.Add("tenant");
 
         var create = Args.Command("create", "Create a tenant (the same again is a no-op).", "orch tenants create acme --display-name Acme");
@@ -22,6 +22,8 @@ internal static class AdminCommands
             return ExitCodes.Success;
         });
         tenants.Add(create);
+
+        tenants.Add(List(app));
 
         var get = Args.Command("get", "Show a tenant and its quotas.", "orch tenants get acme");
         var getId = new Argument<string>("ID");
@@ -50,6 +52,55 @@ internal static class AdminCommands
         });
         tenants.Add(quotas);
         return tenants;
+    }
+
+    private static Command List(CliApp app)
+    {
+        var command = Args.Command(
+            "list",
+            "List tenants by id: all of them, or one page with --limit (--cursor continues after the id it names).",
+            "orch tenants list",
+            "orch tenants list -o json | jq -r '.items[].id'",
+            "orch tenants list --limit 20 --cursor acme");
+        command.Aliases.Add("ls");
+        var limit = new Option<int?>("--limit", "-n") { Description = "Tenants in the page, from 1 to 100; without it, every tenant." };
+        var cursor = new Option<string?>("--cursor") { Description = "Start after this tenant id (the next_cursor of a page)." };
+        command.Add(limit);
+        command.Add(cursor);
+        app.SetApiAction(command, async (c, ct) =>
+        {
+            var pageSize = c.Parse.GetValue(limit);
+            var after = c.Parse.GetValue(cursor);
+            var items = new List<TenantSummary>();
+            TenantList page;
+            do
+            {
+                page = await c.Api.GetAsync(
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/api/tenants?limit={pageSize ?? 100}") + (after is null ? "" : $"&cursor={Args.Escape(after)}"),
+                    ApiJson.Default.TenantList,
+                    ct);
+                items.AddRange(page.Items);
+                after = page.NextCursor;
+            }
+            while (pageSize is null && after is not null);
+
+            // With --limit the answer is that one page, whose next_cursor says where the next one starts.
+            var list = new TenantList(items, pageSize is null ? null : page.NextCursor);
+            if (c.Ui.Json)
+            {
+                c.Ui.WriteJson(list, ApiJson.Default.TenantList);
+                return ExitCodes.Success;
+            }
+
+            c.Ui.WriteTable(["id", "display name", "created"], list.Items.Select(static t => new[] { t.Id, t.DisplayName, Args.Time(t.CreatedAt) }));
+            if (list.NextCursor is { } next)
+            {
+                c.Ui.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"more: orch tenants list --limit {pageSize} --cursor {next}"));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
     }
 
     public static Command Keys(CliApp app)
