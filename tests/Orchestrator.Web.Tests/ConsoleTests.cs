@@ -253,6 +253,16 @@ public sealed partial class ConsoleTests(ConsoleFixture fixture)
         await page.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
         await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
         await Assertions.Expect(page.Locator("td .badge").First).ToHaveTextAsync("revoked");
+
+        // The list shows the new tenant, and its row opens it.
+        await page.GotoAsync("/ui/tenants");
+        var list = page.GetByRole(AriaRole.Table, new() { Name = "Tenants" });
+        var row = list.GetByRole(AriaRole.Row).Filter(new() { HasText = "globex" });
+        await Assertions.Expect(row).ToContainTextAsync("Globex");
+        await page.AssertAccessibleAsync(fixture, "/ui/tenants (list)");
+        await row.GetByRole(AriaRole.Link, new() { Name = "globex" }).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"/ui/tenants\?id=globex"), s_urlWait);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Globex globex" })).ToBeVisibleAsync();
     }
 
     [Theory]

@@ -1,7 +1,7 @@
 import { getJson, send, sendJson, withQuery } from './http';
 import type {
   ApiKey, CreatedKey, CreateInstanceRequest, Instance, InstanceEventList, InstanceList, Run, RunList, RunStatus, Secret,
-  SecretList, StartRunRequest, StepOutput, Tenant, Workflow, WorkflowList, WorkflowVersion,
+  SecretList, StartRunRequest, StepOutput, Tenant, TenantList, Workflow, WorkflowList, WorkflowVersion,
 } from './types';
 
 const enc = encodeURIComponent;
@@ -38,6 +38,7 @@ export const runsApi = {
 };
 
 export const tenantsApi = {
+  list: (cursor?: string) => getJson<TenantList>(withQuery('/api/tenants', { limit: 50, cursor })),
   create: (id: string, displayName: string) => sendJson<Tenant>('/api/tenants', 'POST', { id, display_name: displayName || undefined }),
   get: (id: string) => getJson<Tenant>(`/api/tenants/${enc(id)}`),
   setQuotas: (id: string, quotas: Record<string, number>) => sendJson<Tenant>(`/api/tenants/${enc(id)}/quotas`, 'PUT', quotas),

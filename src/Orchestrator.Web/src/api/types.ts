@@ -21,6 +21,7 @@ export type WorkflowInput = Schemas['WorkflowInput'];
 export type Problem = Schemas['ProblemDetails'];
 export type WorkflowError = NonNullable<Problem['errors']>[number];
 export type Tenant = Schemas['TenantResponse'];
+export type TenantList = Schemas['TenantListResponse'];
 export type Quotas = Schemas['QuotasResponse'];
 export type ApiKey = Schemas['KeyResponse'];
 export type CreatedKey = Schemas['CreatedKeyResponse'];

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useOutletContext, useSearchParams } from 'react-router';
+import { Link, useOutletContext, useSearchParams } from 'react-router';
 import type { SignIn } from '../api/auth';
 import { tenantsApi } from '../api/endpoints';
 import type { CreatedKey, Tenant } from '../api/types';
@@ -9,11 +9,12 @@ import { Loading } from '../components/Loading';
 import { ProblemView } from '../components/ProblemView';
 import { StatusBadge } from '../components/StatusBadge';
 
-/** Tenants, their quotas and keys: the admin key's page. A tenant is opened by id (the API has no tenant list). */
+/** Tenants, their quotas and keys: the admin key's page. A tenant opens from the list, or by id. */
 export function TenantsPage() {
   const signIn = useOutletContext<SignIn>();
   const [params, setParams] = useSearchParams();
   const id = params.get('id') ?? '';
+  const cursor = params.get('cursor') ?? '';
   const [lookup, setLookup] = useState(id);
   const [newTenant, setNewTenant] = useState({ id: '', name: '' });
   const queries = useQueryClient();
@@ -21,6 +22,7 @@ export function TenantsPage() {
     mutationFn: () => tenantsApi.create(newTenant.id.trim(), newTenant.name.trim()),
     onSuccess: (tenant) => {
       queries.setQueryData(['tenant', tenant.id], tenant);
+      void queries.invalidateQueries({ queryKey: ['tenants'] });
       setParams({ id: tenant.id });
       setLookup(tenant.id);
     },
@@ -51,7 +53,40 @@ export function TenantsPage() {
         </form>
       </div>
       {id && <TenantView id={id} />}
+      <TenantList cursor={cursor} selected={id} onPage={(next) => setParams({ ...(id ? { id } : {}), ...(next ? { cursor: next } : {}) })} />
     </section>
+  );
+}
+
+/** Every tenant, a page at a time by id (the cursor is in the URL, as on the runs page); a row opens the tenant. */
+function TenantList({ cursor, selected, onPage }: { cursor: string; selected: string; onPage: (cursor: string) => void }) {
+  const list = useQuery({ queryKey: ['tenants', { cursor }], queryFn: () => tenantsApi.list(cursor || undefined) });
+  const open = (id: string) => `?${new URLSearchParams({ id, ...(cursor ? { cursor } : {}) }).toString()}`;
+  return (
+    <div className="card">
+      <h2>All tenants</h2>
+      <ProblemView error={list.error} />
+      {list.isPending ? <Loading what="tenants" /> : list.data?.items.length === 0 ? <p className="empty">{cursor ? 'No more tenants.' : 'No tenants yet: create one above.'}</p> : list.data && (
+        <div className="table-wrap">
+          <table aria-label="Tenants">
+            <thead><tr><th>Id</th><th>Display name</th><th>Created</th></tr></thead>
+            <tbody>
+              {list.data.items.map((tenant) => (
+                <tr key={tenant.id} aria-current={tenant.id === selected ? 'true' : undefined}>
+                  <td><Link className="mono" to={open(tenant.id)}>{tenant.id}</Link></td>
+                  <td>{tenant.display_name}</td>
+                  <td>{new Date(tenant.created_at).toLocaleString()}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="actions">
+        {cursor && <button type="button" onClick={() => onPage('')}>First page</button>}
+        {list.data?.next_cursor && <button type="button" onClick={() => onPage(list.data.next_cursor ?? '')}>Next page</button>}
+      </div>
+    </div>
   );
 }
 
