@@ -103,6 +103,11 @@ internal static class HostileCases
         })
         {
             yield return Invalid($"instance-list-{name}", "tenant", "GET", $"/api/instances?{query}", null, field);
+            if (field is "limit" or "cursor")
+            {
+                // The tenant list reads limit and cursor by the same rules.
+                yield return Invalid($"tenant-list-{name}", "admin", "GET", $"/api/tenants?{query}", null, field);
+            }
         }
 
         // POST /api/instances/{id}/exec bodies (validated before any grain is called).
