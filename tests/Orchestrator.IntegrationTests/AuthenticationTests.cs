@@ -59,6 +59,7 @@ public sealed class AuthenticationTests(AuthenticationFixture fixture) : IClassF
         { "POST", "/api/runs" },
         { "GET", "/api/runs/run-0123456789abcdef0123/events" },
         { "GET", "/api/version" },
+        { "GET", "/api/tenants" },
         { "POST", "/api/tenants" },
         { "GET", "/api/tenants/dev/keys" },
     };
