@@ -88,7 +88,7 @@ internal sealed class ExecBenchmark(int runs)
                 }),
             };
 
-            var measured = await MeasureInterleavedAsync(methods);
+            var measured = await MeasureInterleavedAsync(methods, runs, WarmUps);
             sandboxes.Record();
             // Warm-up runs of (e) recorded their header times too: keep the measured ones.
             measured.Add(new("    (e) of which until the response headers", Percentiles.Of(headers[^runs..]), double.NaN));
@@ -101,11 +101,15 @@ internal sealed class ExecBenchmark(int runs)
         }
     }
 
-    private async Task<List<Measured>> MeasureInterleavedAsync(List<Method> methods)
+    /// <summary>
+    /// Runs each method <paramref name="warmUps"/> times, then <paramref name="runs"/> times in turns, the first of
+    /// each turn rotating, so a drift in machine load reaches every method alike.
+    /// </summary>
+    internal static async Task<List<Measured>> MeasureInterleavedAsync(IReadOnlyList<Method> methods, int runs, int warmUps)
     {
         foreach (var method in methods)
         {
-            for (var i = 0; i < WarmUps; i++)
+            for (var i = 0; i < warmUps; i++)
             {
                 await method.Once();
             }
@@ -176,7 +180,7 @@ internal sealed class ExecBenchmark(int runs)
         }
     }
 
-    private sealed record Method(string Name, Func<Task> Once);
+    internal sealed record Method(string Name, Func<Task> Once);
 }
 
 /// <summary>

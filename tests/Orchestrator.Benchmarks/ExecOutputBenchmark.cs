@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,9 +31,9 @@ internal sealed class ExecOutputBenchmark(int runs, int mebibytes)
         await using var pool = new SshConnectionPool(new SshPoolOptions(), NullLogger<SshConnectionPool>.Instance, TimeProvider.System);
         var target = new SshTarget(server.Host, server.Port, server.UserName, server.ClientPrivateKeyPem, PinnedHostKey: null);
 
-        var methods = new (string Name, Func<Task<long>> Once)[]
+        var methods = new ExecBenchmark.Method[]
         {
-            ("(c) SSH.NET, the command's output stream (floor)", async () =>
+            new("(c) SSH.NET, the command's output stream (floor)", async () =>
             {
                 using var ssh = client.CreateCommand(command);
                 var execution = ssh.ExecuteAsync(CancellationToken.None);
@@ -48,9 +47,9 @@ internal sealed class ExecOutputBenchmark(int runs, int mebibytes)
 
                 ArrayPool<byte>.Shared.Return(buffer);
                 await execution;
-                return read;
+                Expect(read, bytes);
             }),
-            ("(d) Orchestrator SshConnectionPool.ExecAsync", async () =>
+            new("(d) Orchestrator SshConnectionPool.ExecAsync", async () =>
             {
                 long read = 0;
                 await pool.ExecAsync("bench", target, new SshExecRequest(command), (chunk, _) =>
@@ -58,31 +57,12 @@ internal sealed class ExecOutputBenchmark(int runs, int mebibytes)
                     read += chunk.Data.Length;
                     return ValueTask.CompletedTask;
                 }, CancellationToken.None);
-                return read;
+                Expect(read, bytes);
             }),
         };
 
-        foreach (var (_, once) in methods)
-        {
-            for (var i = 0; i < WarmUps; i++)
-            {
-                Expect(await once(), bytes);
-            }
-        }
-
-        var samples = methods.Select(_ => new List<double>(runs)).ToArray();
-        for (var i = 0; i < runs; i++)
-        {
-            for (var j = 0; j < methods.Length; j++)
-            {
-                var m = (i + j) % methods.Length;
-                var start = Stopwatch.GetTimestamp();
-                Expect(await methods[m].Once(), bytes);
-                samples[m].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
-        }
-
-        return [.. methods.Select((method, m) => (method.Name, samples[m].Order().ElementAt(runs / 2)))];
+        var measured = await ExecBenchmark.MeasureInterleavedAsync(methods, runs, WarmUps);
+        return [.. measured.Select(static m => (m.Name, m.Result.P50))];
     }
 
     private static void Expect(long read, long bytes)
