@@ -177,7 +177,16 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
             .Select(l => l.Length > 600 ? l[..600] : l);
 
     /// <summary>The run's status, or null while the cluster answers 503/504 (a departed silo's grains moving).</summary>
-    private static async Task<string?> RunStatusAsync(HttpClient http, string id)
+    private static async Task<string?> RunStatusAsync(HttpClient http, string id) =>
+        await ReadRunAsync(http, id) is { } run ? run.GetProperty("status").GetString() : null;
+
+    private static async Task<string?> StepStatusAsync(HttpClient http, string id, string step) =>
+        await ReadRunAsync(http, id) is { } run
+            ? run.GetProperty("steps").EnumerateArray().First(s => s.GetProperty("id").GetString() == step).GetProperty("status").GetString()
+            : null;
+
+    /// <summary>The run, or null while a busy silo answers 5xx (read as not there yet); a refusal (4xx) fails the test.</summary>
+    private static async Task<JsonElement?> ReadRunAsync(HttpClient http, string id)
     {
         using var response = await http.GetAsync($"/api/runs/{id}");
         if ((int)response.StatusCode >= 500)
@@ -186,20 +195,6 @@ public sealed class WorkflowCrashTests(PostgresDatabaseFixture database) : IClas
         }
 
         response.EnsureSuccessStatusCode();
-        return JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync()).GetProperty("status").GetString();
-    }
-
-    private static async Task<string?> StepStatusAsync(HttpClient http, string id, string step)
-    {
-        // A busy silo may answer 503/504 for a moment (read as not there yet); a refusal (4xx) is a failure of the test.
-        using var response = await http.GetAsync($"/api/runs/{id}");
-        if ((int)response.StatusCode >= 500)
-        {
-            return null;
-        }
-
-        response.EnsureSuccessStatusCode();
-        var run = JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync());
-        return run.GetProperty("steps").EnumerateArray().First(s => s.GetProperty("id").GetString() == step).GetProperty("status").GetString();
+        return JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync());
     }
 }
