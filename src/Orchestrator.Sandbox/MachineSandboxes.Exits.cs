@@ -43,11 +43,37 @@ public sealed partial class MachineSandboxes
         LogSignalled(sandbox.MachineId, signal, processId);
     }
 
-    private void ReportUnexpectedExit(MachineSandbox sandbox, int? exitCode)
+    /// <summary>
+    /// Waits (at most <see cref="_drainTimeout"/>) for the end of an exited process's output: the exit is known before
+    /// its last lines (why it died) have been read.
+    /// </summary>
+    private async Task DrainOutputAsync(System.Diagnostics.Process process)
+    {
+        using var drain = new CancellationTokenSource(_drainTimeout, _time);
+        try
+        {
+            await process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Something of the machine still holds the pipe; what arrived will do.
+        }
+    }
+
+    private async Task ReportUnexpectedExitAsync(MachineSandbox sandbox, int? exitCode)
     {
         if (!sandbox.TryClaimExitReport())
         {
             return;
+        }
+
+        try
+        {
+            await DrainOutputAsync(sandbox.Process).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+        {
+            // The machine was cleaned up meanwhile; its output so far is kept apart from the process.
         }
 
         var code = exitCode ?? -1;

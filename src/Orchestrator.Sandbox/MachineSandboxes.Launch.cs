@@ -80,7 +80,7 @@ public sealed partial class MachineSandboxes
             exited.TrySetResult();
             if (sandbox is { Ready: true, Stopping: false } running)
             {
-                ReportUnexpectedExit(running, exitCode);
+                _ = ReportUnexpectedExitAsync(running, exitCode);
             }
         };
         void OnLine(object sender, DataReceivedEventArgs e)
@@ -142,7 +142,7 @@ public sealed partial class MachineSandboxes
         if (exited.Task.IsCompleted && !sandbox.Stopping)
         {
             // Died between the readiness probe and now; the Exited handler saw it not yet ready.
-            ReportUnexpectedExit(sandbox, exitCode);
+            _ = ReportUnexpectedExitAsync(sandbox, exitCode);
         }
 
         LogStarted(spec.MachineId, spec.Address, _options.SshPort, identity.ProcessId, isolated);

@@ -40,18 +40,7 @@ public sealed partial class MachineSandboxes
             }
         }
 
-        using (var drain = new CancellationTokenSource(_drainTimeout, _time))
-        {
-            // Also waits for the end of the output, so the last lines (why it died) are in.
-            try
-            {
-                await sandbox.Process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Something of the machine still holds the pipe; what arrived will do.
-            }
-        }
+        await DrainOutputAsync(sandbox.Process).ConfigureAwait(false);
 
         if (File.Exists(sandbox.Layout.Record))
         {
